@@ -1,0 +1,180 @@
+"""What every binary and every multiclass loss object has in common.
+
+A loss object offers, in the vocabulary of ``sklearn._loss``:
+
+* ``loss(y_true, raw_prediction, sample_weight=None)`` -> per-row loss, weight applied once;
+* ``gradient_hessian(y_true, raw_prediction, sample_weight=None)`` -> float64 gradient and hessian
+  with respect to the margin, shape (n,) for binary and (n, K) for multiclass, weight applied once;
+* ``init_score(y_true, sample_weight=None)`` -> the best constant margin (float, or a K-vector);
+* ``predict_proba(raw_prediction)`` -> probabilities, (n, 2) for binary and (n, K) for multiclass.
+
+Subclasses implement ``_loss`` and ``_gradient_hessian`` on validated arrays without weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize
+from scipy.special import expit, softmax
+
+from ._validation import as_labels, as_raw, as_weights
+
+
+class _LossBase:
+    n_classes: int
+
+    # --- validation --------------------------------------------------------------------------
+    def _check(self, y_true, raw_prediction, sample_weight):
+        raw = as_raw(raw_prediction, self._raw_ndim)
+        if self._raw_ndim == 2 and raw.shape[1] != self.n_classes:
+            raise ValueError(
+                f"raw_prediction must have {self.n_classes} columns (one margin per class), "
+                f"got shape {raw.shape}"
+            )
+        y = as_labels(y_true, self.n_classes, raw.shape[0])
+        w = as_weights(sample_weight, raw.shape[0])
+        return y, raw, w
+
+    @staticmethod
+    def _apply_weight(w, *arrays):
+        if w is None:
+            return arrays
+        shape = (-1,) + (1,) * (arrays[0].ndim - 1)
+        return tuple(a * w.reshape(shape) for a in arrays)
+
+    # --- public API ----------------------------------------------------------------------------
+    def loss(self, y_true, raw_prediction, sample_weight=None):
+        """Per-row loss, multiplied by ``sample_weight`` if given."""
+        y, raw, w = self._check(y_true, raw_prediction, sample_weight)
+        return self._apply_weight(w, self._loss(y, raw))[0]
+
+    def mean_loss(self, y_true, raw_prediction, sample_weight=None):
+        """Weighted mean loss: sum(w * loss) / sum(w) (the metric the adapters report)."""
+        y, raw, w = self._check(y_true, raw_prediction, sample_weight)
+        per_row = self._loss(y, raw)
+        if w is None:
+            return float(np.mean(per_row))
+        return float(np.sum(w * per_row) / np.sum(w))
+
+    def gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
+        """Gradient and hessian with respect to the margin, multiplied by ``sample_weight``."""
+        y, raw, w = self._check(y_true, raw_prediction, sample_weight)
+        grad, hess = self._gradient_hessian(y, raw)
+        return self._apply_weight(w, grad, hess)
+
+    def _class_weight_totals(self, y_true, sample_weight):
+        y = as_labels(y_true, self.n_classes, np.shape(y_true)[0])
+        w = as_weights(sample_weight, y.shape[0])
+        totals = np.bincount(y, weights=w, minlength=self.n_classes).astype(np.float64)
+        if np.count_nonzero(totals) < 2:
+            raise ValueError(
+                "y_true must contain at least two classes with positive weight to fit an init "
+                f"score; class weight totals are {totals.tolist()}"
+            )
+        return totals
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self._repr_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def _repr_params(self):
+        return {}
+
+    def __eq__(self, other):
+        return type(self) is type(other) and _params_equal(self._repr_params(), other._repr_params())
+
+    def __hash__(self):
+        return hash(type(self).__name__)
+
+
+def _params_equal(a, b):
+    if a.keys() != b.keys():
+        return False
+    for key in a:
+        x, y = a[key], b[key]
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if x is None or y is None or not np.array_equal(x, y):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+class BinaryLossBase(_LossBase):
+    """Binary loss on margins x with p = sigmoid(x) the probability of class 1."""
+
+    n_classes = 2
+    _raw_ndim = 1
+
+    def predict_proba(self, raw_prediction):
+        """Probabilities of class 0 and class 1, shape (n, 2)."""
+        raw = as_raw(raw_prediction, 1)
+        return np.column_stack([expit(-raw), expit(raw)])
+
+    def init_score(self, y_true, sample_weight=None):
+        """The constant margin c minimising sum_i w_i loss(y_i, c).
+
+        Only the weight totals of the two classes matter, so the search costs O(1) per step: we find
+        the root of the summed gradient with Brent's method, widening the bracket as needed.
+        """
+        totals = self._class_weight_totals(y_true, sample_weight)
+        totals = totals / totals.sum()
+        labels = np.array([0, 1])
+
+        def summed_gradient(c):
+            grad, _ = self.gradient_hessian(labels, np.array([c, c]), totals)
+            return float(grad.sum())
+
+        lo, hi = -1.0, 1.0
+        start = float(np.log(totals[1] / totals[0]))
+        lo, hi = min(lo, start - 1.0), max(hi, start + 1.0)
+        while summed_gradient(lo) > 0:
+            lo *= 2.0
+            if lo < -1e4:
+                raise ValueError("init_score: the summed gradient does not change sign below -1e4")
+        while summed_gradient(hi) < 0:
+            hi *= 2.0
+            if hi > 1e4:
+                raise ValueError("init_score: the summed gradient does not change sign above 1e4")
+        return float(optimize.brentq(summed_gradient, lo, hi, xtol=1e-15, rtol=8.9e-16, maxiter=200))
+
+
+class MulticlassLossBase(_LossBase):
+    """Multiclass loss on margins Z of shape (n, K) with p = softmax(Z)."""
+
+    _raw_ndim = 2
+
+    def predict_proba(self, raw_prediction):
+        """Softmax probabilities, shape (n, K)."""
+        raw = as_raw(raw_prediction, 2)
+        return softmax(raw, axis=1)
+
+    def init_score(self, y_true, sample_weight=None):
+        """The constant margin vector z (K,) minimising sum_i w_i loss(y_i, z), centred to mean 0.
+
+        Only the class weight totals matter: the objective is a K-row weighted loss, minimised with
+        BFGS on its exact gradient from the log class priors (the answer for log loss).
+        """
+        totals = self._class_weight_totals(y_true, sample_weight)
+        if np.any(totals == 0):
+            missing = np.flatnonzero(totals == 0).tolist()
+            raise ValueError(
+                f"y_true has no (positively weighted) rows of class(es) {missing}: the best "
+                "constant margin for them is -infinity"
+            )
+        totals = totals / totals.sum()
+        K = self.n_classes
+        labels = np.arange(K)
+
+        def objective(z):
+            Z = np.broadcast_to(z, (K, K))
+            value = float(np.sum(self.loss(labels, Z, totals)))
+            grad, _ = self.gradient_hessian(labels, Z, totals)
+            return value, grad.sum(axis=0)
+
+        start = np.log(totals) - np.log(totals).mean()
+        result = optimize.minimize(
+            objective, start, jac=True, method="BFGS", options={"gtol": 1e-13, "maxiter": 1000}
+        )
+        z = result.x - result.x.mean()
+        return z

@@ -1,0 +1,226 @@
+"""Binary and multiclass (softmax) focal loss on margins: loss, gradient, hessian, init score.
+
+The math lives here once, in numpy, with no framework import.
+
+Binary. Margin x, label y in {0, 1}, signed margin u = (2y - 1) x, so that p_t = sigmoid(u).
+With q = sigmoid(u) (= p_t), r = sigmoid(-u) (= 1 - p_t), l = -log q = softplus(-u) and the class
+weight a_t (alpha for y = 1, 1 - alpha for y = 0, 1 when alpha is None):
+
+    L      = a_t r^gamma l
+    dL/dx  = -(2y - 1) a_t r^gamma (gamma q l + r)
+    d2L/dx2 = a_t q r^gamma (gamma^2 q l - gamma r l + (2 gamma + 1) r)
+
+q, r, l and log r = log_expit(-u) all come from log-space primitives, so no 1 - p cancellation
+happens and margins of +-1e4 give finite values (r^gamma = exp(gamma log r)).
+
+Multiclass. Margins z (K,), true class y, lse_o = logsumexp of the other classes' margins,
+u = z_y - lse_o. Then P = p_y = sigmoid(u), R = 1 - P = sigmoid(-u), l = -log P = softplus(-u),
+and the other classes split R as p_j = s_j R with s_j = exp(z_j - lse_o) (sum over j != y is 1):
+
+    L        = a_y R^gamma l
+    dL/dz_y  = -G,  dL/dz_j = G s_j  (j != y),   G = a_y R^gamma (gamma P l + R)
+    d2L/dz_y2 = the binary hessian at u (with q = P, r = R)
+    d2L/dz_j2 = a_y R^gamma s_j (gamma^2 P^2 s_j l + gamma P l ((1 - s_j) - s_j R) + 2 gamma P p_j
+                                 + (1 - p_j) R)
+
+Hessian policy. The exact hessian is negative for confidently wrong rows (binary, y = 1,
+gamma = 2: for margins below about -2.6). Boosting cannot use non-positive curvature, so the
+default ``hessian="positive"`` drops the one negative term of each formula (-gamma r l in the
+binary bracket, -gamma P l s_j R for the other classes): the result is positive, never smaller
+than the exact hessian, equal to it at gamma = 0 and asymptotically equal for confident correct
+predictions. ``hessian="exact"`` returns the true second derivative. See the README.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, log_expit, logsumexp
+
+from ._base import BinaryLossBase, MulticlassLossBase
+from ._validation import (
+    DERIVATIVE_CHOICES,
+    HESSIAN_CHOICES,
+    check_binary_alpha,
+    check_choice,
+    check_class_alpha,
+    check_gamma,
+    check_n_classes,
+)
+from .finite_difference import MIN_HESSIAN, binary_derivatives, multiclass_derivatives
+
+
+def _focal_factor(log_r, gamma):
+    """r^gamma computed as exp(gamma log r); exactly 1 when gamma == 0."""
+    if gamma == 0.0:
+        return np.ones_like(log_r)
+    return np.exp(gamma * log_r)
+
+
+def signed_focal_terms(u, gamma, exact_hessian):
+    """Unweighted focal loss, d/du and d2/du2 as functions of the signed margin u = log-odds of p_t.
+
+    This is the one place the binary formulas live; the binary, multiclass (true-class part) and
+    multi-label losses all call it.
+    """
+    q = expit(u)
+    r = expit(-u)
+    ell = -log_expit(u)
+    r_gamma = _focal_factor(log_expit(-u), gamma)
+    loss = r_gamma * ell
+    grad = -r_gamma * (gamma * q * ell + r)
+    bracket = gamma * gamma * q * ell + (2.0 * gamma + 1.0) * r
+    if exact_hessian:
+        bracket = bracket - gamma * r * ell
+    hess = q * r_gamma * bracket
+    return loss, grad, hess
+
+
+def _one_minus_shares(s, log_s, rows):
+    """1 - s_j for shares s (rows sum to 1), without cancellation.
+
+    -expm1(log s_j) is accurate while s_j <= 1/2. At most one share per row is larger; for it,
+    1 - s_j is the sum of the other shares, summed directly (log s_j itself carries an absolute
+    rounding error of eps * |z| from the logsumexp, which 1 - s_j = -expm1(log s_j) would
+    magnify when s_j is close to 1).
+    """
+    one_minus = -np.expm1(log_s)
+    top = np.argmax(s, axis=1)
+    dominant = s[rows, top] > 0.5
+    if np.any(dominant):
+        masked = s[dominant].copy()
+        masked[np.arange(masked.shape[0]), top[dominant]] = 0.0
+        one_minus[rows[dominant], top[dominant]] = masked.sum(axis=1)
+    return one_minus
+
+
+class _FocalMixin:
+    def _init_focal(self, gamma, hessian, derivatives):
+        self.gamma = check_gamma(gamma)
+        self.hessian = check_choice("hessian", hessian, HESSIAN_CHOICES)
+        self.derivatives = check_choice("derivatives", derivatives, DERIVATIVE_CHOICES)
+
+    def _repr_params(self):
+        return {
+            "gamma": self.gamma,
+            "alpha": self.alpha,
+            "hessian": self.hessian,
+            "derivatives": self.derivatives,
+        }
+
+    def _finite_difference(self, derivatives, y, raw):
+        grad, hess = derivatives(self._loss, y, raw)
+        if self.hessian == "positive":
+            hess = np.maximum(hess, MIN_HESSIAN)
+        return grad, hess
+
+
+class BinaryFocalLoss(_FocalMixin, BinaryLossBase):
+    """Binary focal loss L = -alpha_t (1 - p_t)^gamma log p_t on margins x, p = sigmoid(x).
+
+    Parameters
+    ----------
+    gamma : float >= 0, default 2.0
+        Focusing parameter; 0 gives (alpha-weighted) log loss.
+    alpha : None or float in (0, 1), default None
+        Weight of class 1 (class 0 gets 1 - alpha). None means no class weighting.
+    hessian : {"positive", "exact"}, default "positive"
+        "exact" is the true second derivative, negative for confidently wrong rows. "positive"
+        drops its one negative term (see the module docstring and the README); with
+        ``derivatives="finite_difference"`` it clips the numerical hessian at ``MIN_HESSIAN``.
+    derivatives : {"closed_form", "finite_difference"}, default "closed_form"
+        Where gradient and hessian come from. Finite differences exist to check the closed forms.
+    """
+
+    def __init__(self, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"):
+        self._init_focal(gamma, hessian, derivatives)
+        self.alpha = check_binary_alpha(alpha)
+
+    def _alpha_t(self, y):
+        if self.alpha is None:
+            return None
+        return np.where(y == 1, self.alpha, 1.0 - self.alpha)
+
+    def _loss(self, y, raw):
+        u = np.where(y == 1, raw, -raw)
+        loss = signed_focal_terms(u, self.gamma, exact_hessian=True)[0]
+        a = self._alpha_t(y)
+        return loss if a is None else a * loss
+
+    def _gradient_hessian(self, y, raw):
+        if self.derivatives == "finite_difference":
+            return self._finite_difference(binary_derivatives, y, raw)
+        sign = np.where(y == 1, 1.0, -1.0)
+        _, grad_u, hess = signed_focal_terms(sign * raw, self.gamma, self.hessian == "exact")
+        grad = sign * grad_u
+        a = self._alpha_t(y)
+        if a is not None:
+            grad, hess = a * grad, a * hess
+        return grad, hess
+
+
+class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
+    """Softmax focal loss L = -alpha_y (1 - p_y)^gamma log p_y on margins Z (n, K), p = softmax(Z).
+
+    Parameters
+    ----------
+    n_classes : int >= 2
+    gamma : float >= 0, default 2.0
+    alpha : None or array-like of n_classes positive floats, default None
+        Per-class weights (alpha_y multiplies the loss of a row of class y).
+    hessian : {"positive", "exact"}, default "positive"
+        Diagonal hessian; see :class:`BinaryFocalLoss`.
+    derivatives : {"closed_form", "finite_difference"}, default "closed_form"
+    """
+
+    def __init__(
+        self, n_classes, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"
+    ):
+        self.n_classes = check_n_classes(n_classes)
+        self._init_focal(gamma, hessian, derivatives)
+        self.alpha = check_class_alpha(alpha, self.n_classes)
+
+    def _repr_params(self):
+        return {"n_classes": self.n_classes, **super()._repr_params()}
+
+    def _parts(self, y, raw):
+        """u (true-class log-odds against the rest) and the others' log shares log s (n, K)."""
+        rows = np.arange(raw.shape[0])
+        others = raw.copy()
+        others[rows, y] = -np.inf
+        lse_o = logsumexp(others, axis=1)
+        u = raw[rows, y] - lse_o
+        log_s = others - lse_o[:, None]  # -inf at the true class
+        return rows, u, log_s
+
+    def _loss(self, y, raw):
+        _, u, _ = self._parts(y, raw)
+        loss = signed_focal_terms(u, self.gamma, exact_hessian=True)[0]
+        return loss if self.alpha is None else self.alpha[y] * loss
+
+    def _gradient_hessian(self, y, raw):
+        if self.derivatives == "finite_difference":
+            return self._finite_difference(multiclass_derivatives, y, raw)
+        gamma = self.gamma
+        rows, u, log_s = self._parts(y, raw)
+        _, grad_u, hess_u = signed_focal_terms(u, gamma, self.hessian == "exact")
+        P, R = expit(u)[:, None], expit(-u)[:, None]
+        ell = -log_expit(u)[:, None]
+        R_gamma = _focal_factor(log_expit(-u), gamma)[:, None]
+        s = np.exp(log_s)  # 0 at the true class
+        one_minus_s = _one_minus_shares(s, log_s, rows)
+        p = s * R
+        ell_term = one_minus_s if self.hessian == "positive" else one_minus_s - s * R
+        bracket = (
+            gamma * gamma * P * P * s * ell
+            + gamma * P * ell * ell_term
+            + 2.0 * gamma * P * p
+            + (P + R * one_minus_s) * R  # (1 - p_j) R with 1 - p_j = P + R (1 - s_j)
+        )
+        hess = R_gamma * s * bracket
+        grad = -grad_u[:, None] * s  # G s_j with G = -dL/du
+        grad[rows, y] = grad_u
+        hess[rows, y] = hess_u
+        if self.alpha is not None:
+            a = self.alpha[y][:, None]
+            grad, hess = a * grad, a * hess
+        return grad, hess
