@@ -24,7 +24,7 @@ and the other classes split R as p_j = s_j R with s_j = exp(z_j - lse_o) (sum ov
                                  + (1 - p_j) R)
 
 Hessian policy. The exact hessian is negative for confidently wrong rows (binary, y = 1,
-gamma = 2: for margins below about -2.6). Boosting cannot use non-positive curvature, so the
+gamma = 2: for margins below -2.790). Boosting cannot use non-positive curvature, so the
 default ``hessian="positive"`` drops the one negative term of each formula (-gamma r l in the
 binary bracket, -gamma P l s_j R for the other classes): the result is positive, never smaller
 than the exact hessian, equal to it at gamma = 0 and asymptotically equal for confident correct

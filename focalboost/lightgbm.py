@@ -1,0 +1,84 @@
+"""Native LightGBM hooks: ``params["objective"] = objective(loss)`` and ``feval=metric(loss)``.
+
+LightGBM (>= 4) with a callable objective ignores ``boost_from_average``, computes its default
+metric on raw scores and does NOT add a data set's ``init_score`` back at predict time. So: put the
+loss's best constant into every Dataset's ``init_score`` (:func:`init_score`), set
+``metric="None"`` (:func:`training_params`), and add the same constant to raw predictions
+(:func:`predict_margin` / :func:`predict_proba`).
+
+Example::
+
+    loss = BinaryFocalLoss(gamma=2.0, alpha=0.25)
+    init = loss.init_score(y_train)
+    dtrain = lgb.Dataset(X_train, y_train, init_score=init_score(loss, y_train, init=init))
+    dvalid = lgb.Dataset(X_valid, y_valid, init_score=init_score(loss, y_valid, init=init))
+    params = {"num_leaves": 31, "learning_rate": 0.05, **training_params(loss)}
+    booster = lgb.train(params, dtrain, 300, valid_sets=[dvalid], feval=metric(loss),
+                        callbacks=[lgb.early_stopping(20)])
+    proba = predict_proba(booster, X_test, loss, init)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._adapter import DEFAULT_METRIC_NAME, _Hook, check_loss, init_score_rows, is_multiclass
+
+
+class LightGBMObjective(_Hook):
+    """``(preds, train_data) -> (grad, hess)`` for ``params["objective"]``; weights applied once.
+
+    Multiclass gradients and hessians are returned as (n, K) arrays (never the column-major 1-D
+    layout).
+    """
+
+    def __call__(self, preds, train_data):
+        return self.loss.gradient_hessian(train_data.get_label(), preds, train_data.get_weight())
+
+
+class LightGBMMetric(_Hook):
+    """``(preds, eval_data) -> (name, weighted mean loss, False)`` for ``lgb.train(feval=...)``."""
+
+    def __init__(self, loss, name=DEFAULT_METRIC_NAME):
+        super().__init__(loss)
+        self.name = name
+
+    def __call__(self, preds, eval_data):
+        value = self.loss.mean_loss(eval_data.get_label(), preds, eval_data.get_weight())
+        return self.name, value, False
+
+
+def objective(loss):
+    """The LightGBM objective callable of a focalboost loss (for ``params["objective"]``)."""
+    return LightGBMObjective(loss)
+
+
+def metric(loss, name=DEFAULT_METRIC_NAME):
+    """The LightGBM ``feval`` callable of a focalboost loss (weighted mean loss, lower is better)."""
+    return LightGBMMetric(loss, name)
+
+
+def training_params(loss):
+    """``{"objective": objective(loss), "metric": "None"}`` plus ``num_class`` for multiclass."""
+    params = {"objective": objective(loss), "metric": "None"}
+    if is_multiclass(loss):
+        params["num_class"] = loss.n_classes
+    return params
+
+
+def init_score(loss, y, sample_weight=None, init=None):
+    """Per-row init score for ``lgb.Dataset(init_score=...)``: (n,) binary, (n, K) multiclass.
+
+    ``init`` reuses a constant computed on the training labels (do that for validation sets).
+    """
+    return init_score_rows(check_loss(loss), y, sample_weight, init=init)
+
+
+def predict_margin(booster, X, init, **kwargs):
+    """Raw scores plus the constant ``init`` LightGBM does not add back itself."""
+    return booster.predict(X, raw_score=True, **kwargs) + np.asarray(init, dtype=np.float64)
+
+
+def predict_proba(booster, X, loss, init, **kwargs):
+    """Probabilities from a booster trained with a focal objective: (n, 2) binary, (n, K) multiclass."""
+    return check_loss(loss).predict_proba(predict_margin(booster, X, init, **kwargs))

@@ -1,0 +1,89 @@
+"""Native XGBoost hooks: ``xgb.train(params, dtrain, obj=objective(loss), custom_metric=metric(loss))``.
+
+XGBoost (>= 3) with a custom objective reads ``base_score`` as a *margin* (default 0.5, i.e. a
+probability of 0.62 for binary) and keeps it at predict time; it accepts a vector for multiclass.
+:func:`training_params` sets it to the loss's best constant margin and switches off the default
+metric, which would be computed on margins as if they were probabilities.
+
+Example::
+
+    loss = BinaryFocalLoss(gamma=2.0, alpha=0.25)
+    params = {"max_depth": 4, "eta": 0.1, **training_params(loss, y_train)}
+    booster = xgb.train(params, dtrain, 200, obj=objective(loss), custom_metric=metric(loss),
+                        evals=[(dvalid, "valid")], early_stopping_rounds=20)
+    proba = predict_proba(booster, xgb.DMatrix(X_test), loss)   # (n, 2) or (n, K)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._adapter import DEFAULT_METRIC_NAME, _Hook, check_loss, is_multiclass
+
+
+def _raw(loss, predt, n_rows):
+    predt = np.asarray(predt)
+    if is_multiclass(loss):
+        return predt.reshape(n_rows, loss.n_classes)
+    return predt.reshape(n_rows)
+
+
+class XGBoostObjective(_Hook):
+    """``(predt, dtrain) -> (grad, hess)`` for ``xgb.train(obj=...)``; weights applied once."""
+
+    def __call__(self, predt, dtrain):
+        y = dtrain.get_label()
+        return self.loss.gradient_hessian(y, _raw(self.loss, predt, y.shape[0]), dtrain.get_weight())
+
+
+class XGBoostMetric(_Hook):
+    """``(predt, dmatrix) -> (name, weighted mean loss)`` for ``xgb.train(custom_metric=...)``.
+
+    Lower is better. ``predt`` are margins (XGBoost passes margins to custom metrics).
+    """
+
+    def __init__(self, loss, name=DEFAULT_METRIC_NAME):
+        super().__init__(loss)
+        self.name = name
+
+    def __call__(self, predt, dmatrix):
+        y = dmatrix.get_label()
+        raw = _raw(self.loss, predt, y.shape[0])
+        return self.name, self.loss.mean_loss(y, raw, dmatrix.get_weight())
+
+
+def objective(loss):
+    """The XGBoost objective callable of a focalboost loss."""
+    return XGBoostObjective(loss)
+
+
+def metric(loss, name=DEFAULT_METRIC_NAME):
+    """The XGBoost custom metric callable of a focalboost loss (weighted mean loss)."""
+    return XGBoostMetric(loss, name)
+
+
+def training_params(loss, y, sample_weight=None):
+    """Parameters a custom focal objective needs: margin-space ``base_score`` and metric settings.
+
+    Returns ``{"base_score": init, "disable_default_eval_metric": True}`` plus ``num_class`` for a
+    multiclass loss; merge them into your own parameters.
+    """
+    check_loss(loss)
+    init = loss.init_score(y, sample_weight)
+    params = {"disable_default_eval_metric": True}
+    if is_multiclass(loss):
+        params["num_class"] = loss.n_classes
+        params["base_score"] = [float(v) for v in np.asarray(init)]
+    else:
+        params["base_score"] = float(init)
+    return params
+
+
+def predict_margin(booster, dmatrix, **kwargs):
+    """Margins including ``base_score`` (and any ``base_margin`` set on ``dmatrix``)."""
+    return booster.predict(dmatrix, output_margin=True, **kwargs)
+
+
+def predict_proba(booster, dmatrix, loss, **kwargs):
+    """Probabilities from a booster trained with a focal objective: (n, 2) binary, (n, K) multiclass."""
+    return check_loss(loss).predict_proba(predict_margin(booster, dmatrix, **kwargs))
