@@ -2,11 +2,12 @@
 
 from .class_weights import binary_alpha, class_alpha
 from .finite_difference import FiniteDifferenceBinaryLoss, FiniteDifferenceMulticlassLoss
-from .losses import BinaryFocalLoss, MulticlassFocalLoss
+from .losses import BinaryFocalLoss, MulticlassFocalLoss, MultiLabelFocalLoss
 
 __all__ = [
     "BinaryFocalLoss",
     "MulticlassFocalLoss",
+    "MultiLabelFocalLoss",
     "FiniteDifferenceBinaryLoss",
     "FiniteDifferenceMulticlassLoss",
     "binary_alpha",

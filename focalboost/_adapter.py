@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import MulticlassLossBase
+from .losses import MultiLabelFocalLoss
 
 DEFAULT_METRIC_NAME = "focal_loss"
 
@@ -13,8 +14,12 @@ def is_multiclass(loss):
     return isinstance(loss, MulticlassLossBase)
 
 
+def is_multilabel(loss):
+    return isinstance(loss, MultiLabelFocalLoss)
+
+
 def check_loss(loss):
-    needed = ("gradient_hessian", "mean_loss", "init_score", "predict_proba", "n_classes")
+    needed = ("gradient_hessian", "mean_loss", "init_score", "predict_proba")
     missing = [name for name in needed if not hasattr(loss, name)]
     if missing:
         raise TypeError(
@@ -25,16 +30,15 @@ def check_loss(loss):
 
 
 def init_score_rows(loss, y, sample_weight=None, n_rows=None, init=None):
-    """The loss's best constant margin, repeated for every row: (n,) binary, (n, K) multiclass.
+    """The loss's best constant margin, repeated for every row: (n,) binary, (n, K) otherwise.
 
     Pass ``init`` to reuse a constant computed on the training labels for another data set.
     """
     if init is None:
         init = loss.init_score(y, sample_weight)
     n = len(y) if n_rows is None else n_rows
-    if is_multiclass(loss):
-        return np.tile(np.asarray(init, dtype=np.float64), (n, 1))
-    return np.full(n, float(init))
+    init = np.asarray(init, dtype=np.float64)
+    return np.full(n, float(init)) if init.ndim == 0 else np.tile(init, (n, 1))
 
 
 class _Hook:

@@ -49,12 +49,16 @@ class _LossBase:
         return self._apply_weight(w, self._loss(y, raw))[0]
 
     def mean_loss(self, y_true, raw_prediction, sample_weight=None):
-        """Weighted mean loss: sum(w * loss) / sum(w) (the metric the adapters report)."""
+        """Weighted mean loss: sum(w * loss) / sum(w) (the metric the adapters report).
+
+        For per-label losses (n, L) it is the mean over rows and labels.
+        """
         y, raw, w = self._check(y_true, raw_prediction, sample_weight)
         per_row = self._loss(y, raw)
         if w is None:
             return float(np.mean(per_row))
-        return float(np.sum(w * per_row) / np.sum(w))
+        per_row_size = per_row.size // per_row.shape[0]  # L for per-label losses, else 1
+        return float(np.sum(self._apply_weight(w, per_row)[0]) / (np.sum(w) * per_row_size))
 
     def gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
         """Gradient and hessian with respect to the margin, multiplied by ``sample_weight``."""

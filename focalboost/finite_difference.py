@@ -46,11 +46,11 @@ HESSIAN_STEP = 2.0**-8
 MIN_HESSIAN = 1e-6
 
 
-def _call(loss_function, y, x, n):
+def _call(loss_function, y, x, shape):
     value = np.asarray(loss_function(y, x), dtype=np.float64)
-    if value.shape != (n,):
+    if value.shape != shape:
         raise ValueError(
-            f"loss_function must return one loss per row, shape ({n},), got shape {value.shape}"
+            f"loss_function must return one loss per row, shape {shape}, got shape {value.shape}"
         )
     return value
 
@@ -68,17 +68,20 @@ def _stencils(f_of, x, f0=None):
 
 
 def binary_derivatives(loss_function, y, x):
-    """Unweighted per-row (gradient, hessian) of ``loss_function(y, x)`` with respect to ``x``."""
+    """Unweighted (gradient, hessian) of an elementwise loss ``loss_function(y, x)`` in ``x``.
+
+    The loss returns one value per element of ``x``: shape (n,) for binary margins, (n, L) for
+    multi-label margins (each label's loss depends on its own margin only).
+    """
     x = np.asarray(x, dtype=np.float64)
-    n = x.shape[0]
-    return _stencils(lambda t: _call(loss_function, y, t, n), x)
+    return _stencils(lambda t: _call(loss_function, y, t, x.shape), x)
 
 
 def multiclass_derivatives(loss_function, y, Z):
     """Unweighted (gradient, diagonal hessian), each (n, K), of ``loss_function(y, Z)``."""
     Z = np.asarray(Z, dtype=np.float64)
     n, K = Z.shape
-    f0 = _call(loss_function, y, Z, n)
+    f0 = _call(loss_function, y, Z, (n,))
     grad = np.empty_like(Z)
     hess = np.empty_like(Z)
     for k in range(K):
@@ -86,7 +89,7 @@ def multiclass_derivatives(loss_function, y, Z):
         def f_of(column, k=k):
             shifted = Z.copy()
             shifted[:, k] = column
-            return _call(loss_function, y, shifted, n)
+            return _call(loss_function, y, shifted, (n,))
 
         grad[:, k], hess[:, k] = _stencils(f_of, Z[:, k], f0)
     return grad, hess
@@ -100,7 +103,7 @@ class _FiniteDifferenceMixin:
         self.hessian = check_choice("hessian", hessian, HESSIAN_CHOICES)
 
     def _loss(self, y, raw):
-        return _call(self.loss_function, y, raw, raw.shape[0])
+        return _call(self.loss_function, y, raw, (raw.shape[0],))
 
     def _gradient_hessian(self, y, raw):
         grad, hess = self._derivatives(self.loss_function, y, raw)

@@ -22,10 +22,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._adapter import DEFAULT_METRIC_NAME, _Hook, check_loss, init_score_rows, is_multiclass
+from ._adapter import (
+    DEFAULT_METRIC_NAME,
+    _Hook,
+    check_loss,
+    init_score_rows,
+    is_multiclass,
+    is_multilabel,
+)
 
 
-class LightGBMObjective(_Hook):
+class _LightGBMHook(_Hook):
+    def __init__(self, loss, *args):
+        if is_multilabel(loss):
+            raise ValueError(
+                "LightGBM has no multi-output trees, so a MultiLabelFocalLoss cannot train one "
+                "LightGBM booster: train one model per label, e.g. "
+                "sklearn.multioutput.MultiOutputClassifier(FocalLGBMClassifier(...))"
+            )
+        super().__init__(loss, *args)
+
+
+class LightGBMObjective(_LightGBMHook):
     """``(preds, train_data) -> (grad, hess)`` for ``params["objective"]``; weights applied once.
 
     Multiclass gradients and hessians are returned as (n, K) arrays (never the column-major 1-D
@@ -36,7 +54,7 @@ class LightGBMObjective(_Hook):
         return self.loss.gradient_hessian(train_data.get_label(), preds, train_data.get_weight())
 
 
-class LightGBMMetric(_Hook):
+class LightGBMMetric(_LightGBMHook):
     """``(preds, eval_data) -> (name, weighted mean loss, False)`` for ``lgb.train(feval=...)``."""
 
     def __init__(self, loss, name=DEFAULT_METRIC_NAME):

@@ -40,6 +40,8 @@ from ._base import BinaryLossBase, MulticlassLossBase
 from ._validation import (
     DERIVATIVE_CHOICES,
     HESSIAN_CHOICES,
+    as_raw,
+    as_weights,
     check_binary_alpha,
     check_choice,
     check_class_alpha,
@@ -136,6 +138,7 @@ class BinaryFocalLoss(_FocalMixin, BinaryLossBase):
         self.alpha = check_binary_alpha(alpha)
 
     def _alpha_t(self, y):
+        """alpha for y = 1, 1 - alpha for y = 0 (alpha may be a per-column vector), or None."""
         if self.alpha is None:
             return None
         return np.where(y == 1, self.alpha, 1.0 - self.alpha)
@@ -224,3 +227,84 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
             a = self.alpha[y][:, None]
             grad, hess = a * grad, a * hess
         return grad, hess
+
+
+class MultiLabelFocalLoss(BinaryFocalLoss):
+    """Multi-label focal loss: one sigmoid focal loss per label, on margins X (n, L), y in {0, 1}^(n, L).
+
+    Each element is the binary focal loss of its own margin, so the per-element gradient and
+    hessian are exactly :class:`BinaryFocalLoss`'s (the same code computes them); the loss of a
+    row is their sum over labels, and :meth:`mean_loss` averages over rows and labels.
+
+    Parameters
+    ----------
+    gamma : float >= 0, default 2.0
+        Shared by all labels.
+    alpha : None, float in (0, 1), or array of L floats in (0, 1), default None
+        Weight of the positive class of every label, or of each label.
+    hessian, derivatives : as for :class:`BinaryFocalLoss`.
+    """
+
+    _raw_ndim = 2
+
+    def __init__(self, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"):
+        self._init_focal(gamma, hessian, derivatives)
+        if alpha is None or np.ndim(alpha) == 0:
+            self.alpha = check_binary_alpha(alpha)
+        else:
+            arr = np.asarray(alpha, dtype=np.float64)
+            if arr.ndim != 1 or not np.all((arr > 0) & (arr < 1)):
+                raise ValueError(
+                    "alpha must be None, a number in (0, 1) or a 1-D vector of per-label numbers "
+                    f"in (0, 1), got {np.asarray(alpha).tolist()}"
+                )
+            self.alpha = arr
+
+    @property
+    def n_labels(self):
+        """Number of labels fixed by a per-label alpha, else None (taken from the data)."""
+        return None if self.alpha is None or np.ndim(self.alpha) == 0 else self.alpha.shape[0]
+
+    def _check(self, y_true, raw_prediction, sample_weight):
+        raw = as_raw(raw_prediction, 2)
+        y = _as_indicator(y_true, raw.shape)
+        if self.n_labels is not None and raw.shape[1] != self.n_labels:
+            raise ValueError(
+                f"raw_prediction has {raw.shape[1]} labels but alpha has {self.n_labels} values"
+            )
+        return y, raw, as_weights(sample_weight, raw.shape[0])
+
+    def predict_proba(self, raw_prediction):
+        """Probability of the positive class of each label, shape (n, L)."""
+        return expit(as_raw(raw_prediction, 2))
+
+    def init_score(self, y_true, sample_weight=None):
+        """Best constant margin of each label, shape (L,): the binary init score per column."""
+        y = np.asarray(y_true)
+        y = _as_indicator(y, y.shape if y.ndim == 2 else (len(y), -1))
+        alphas = np.broadcast_to(self.alpha if self.alpha is not None else np.nan, y.shape[1])
+        scores = []
+        for label in range(y.shape[1]):
+            alpha = None if self.alpha is None else float(alphas[label])
+            column = BinaryFocalLoss(self.gamma, alpha, self.hessian, self.derivatives)
+            try:
+                scores.append(column.init_score(y[:, label], sample_weight))
+            except ValueError as exc:
+                raise ValueError(f"label column {label}: {exc}") from None
+        return np.array(scores)
+
+
+def _as_indicator(y_true, shape):
+    """y as a float 0/1 matrix of the given shape (n, L); L = -1 accepts any number of labels."""
+    y = np.asarray(y_true)
+    if y.ndim != 2 or y.shape[0] != shape[0] or (shape[1] != -1 and y.shape[1] != shape[1]):
+        raise ValueError(
+            f"y_true must be a 2-D 0/1 indicator matrix of shape {tuple(shape)}, got shape {y.shape}"
+        )
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"y_true must hold 0/1 indicators, got dtype {y.dtype}")
+    y = y.astype(np.float64)
+    if not np.all((y == 0) | (y == 1)):
+        bad = np.unique(y[(y != 0) & (y != 1)])[:5]
+        raise ValueError(f"y_true must hold only 0 and 1 (multi-label indicators), found {bad.tolist()}")
+    return y

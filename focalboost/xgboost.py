@@ -22,10 +22,9 @@ from ._adapter import DEFAULT_METRIC_NAME, _Hook, check_loss, is_multiclass
 
 
 def _raw(loss, predt, n_rows):
+    """XGBoost's margins as the loss expects them: (n,) binary, (n, K) multiclass, (n, L) multi-label."""
     predt = np.asarray(predt)
-    if is_multiclass(loss):
-        return predt.reshape(n_rows, loss.n_classes)
-    return predt.reshape(n_rows)
+    return predt.reshape(n_rows) if loss._raw_ndim == 1 else predt.reshape(n_rows, -1)
 
 
 class XGBoostObjective(_Hook):
@@ -66,16 +65,16 @@ def training_params(loss, y, sample_weight=None):
     """Parameters a custom focal objective needs: margin-space ``base_score`` and metric settings.
 
     Returns ``{"base_score": init, "disable_default_eval_metric": True}`` plus ``num_class`` for a
-    multiclass loss; merge them into your own parameters.
+    multiclass loss; merge them into your own parameters. For a multi-label loss (2-D labels)
+    XGBoost trains one output per label (``multi_strategy``, default ``"one_output_per_tree"``)
+    and ``base_score`` is the vector of per-label init scores.
     """
     check_loss(loss)
-    init = loss.init_score(y, sample_weight)
+    init = np.asarray(loss.init_score(y, sample_weight), dtype=np.float64)
     params = {"disable_default_eval_metric": True}
     if is_multiclass(loss):
         params["num_class"] = loss.n_classes
-        params["base_score"] = [float(v) for v in np.asarray(init)]
-    else:
-        params["base_score"] = float(init)
+    params["base_score"] = float(init) if init.ndim == 0 else [float(v) for v in init]
     return params
 
 
@@ -85,5 +84,8 @@ def predict_margin(booster, dmatrix, **kwargs):
 
 
 def predict_proba(booster, dmatrix, loss, **kwargs):
-    """Probabilities from a booster trained with a focal objective: (n, 2) binary, (n, K) multiclass."""
+    """Probabilities from a booster trained with a focal objective.
+
+    (n, 2) binary, (n, K) multiclass, (n, L) positive-class probabilities for multi-label.
+    """
     return check_loss(loss).predict_proba(predict_margin(booster, dmatrix, **kwargs))
