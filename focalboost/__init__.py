@@ -3,6 +3,12 @@
 from .class_weights import binary_alpha, class_alpha
 from .finite_difference import FiniteDifferenceBinaryLoss, FiniteDifferenceMulticlassLoss
 from .losses import BinaryFocalLoss, MulticlassFocalLoss, MultiLabelFocalLoss
+from .posterior import (
+    binary_optimal_margin,
+    binary_posterior,
+    multiclass_optimal_margin,
+    multiclass_posterior,
+)
 
 __all__ = [
     "BinaryFocalLoss",
@@ -12,5 +18,9 @@ __all__ = [
     "FiniteDifferenceMulticlassLoss",
     "binary_alpha",
     "class_alpha",
+    "binary_posterior",
+    "multiclass_posterior",
+    "binary_optimal_margin",
+    "multiclass_optimal_margin",
 ]
 __version__ = "0.1.0"

@@ -49,6 +49,12 @@ from ._validation import (
     check_n_classes,
 )
 from .finite_difference import MIN_HESSIAN, binary_derivatives, multiclass_derivatives
+from .posterior import (
+    binary_optimal_margin,
+    binary_posterior,
+    multiclass_optimal_margin,
+    multiclass_posterior,
+)
 
 
 def _focal_factor(log_r, gamma):
@@ -149,6 +155,16 @@ class BinaryFocalLoss(_FocalMixin, BinaryLossBase):
         a = self._alpha_t(y)
         return loss if a is None else a * loss
 
+    def posterior(self, raw_prediction):
+        """Class-posterior estimate, shape (n, 2), from margins: ``predict_proba`` with the focal
+        (gamma) and class-weight (alpha) distortion undone. See :mod:`focalboost.posterior`."""
+        return binary_posterior(raw_prediction, gamma=self.gamma, alpha=self.alpha)
+
+    def optimal_margin(self, posterior):
+        """The margin (n,) this loss converges to where P(y = 1 | x) = ``posterior``: the inverse
+        of :meth:`posterior` (``posterior`` (n,) or (n, 2), entries in (0, 1))."""
+        return binary_optimal_margin(posterior, gamma=self.gamma, alpha=self.alpha)
+
     def _gradient_hessian(self, y, raw):
         if self.derivatives == "finite_difference":
             return self._finite_difference(binary_derivatives, y, raw)
@@ -194,6 +210,27 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
         u = raw[rows, y] - lse_o
         log_s = others - lse_o[:, None]  # -inf at the true class
         return rows, u, log_s
+
+    def posterior(self, raw_prediction):
+        """Class-posterior estimate, shape (n, K), from margins: ``predict_proba`` with the focal
+        (gamma) and class-weight (alpha) distortion undone. See :mod:`focalboost.posterior`."""
+        raw = as_raw(raw_prediction, 2)
+        if raw.shape[1] != self.n_classes:
+            raise ValueError(
+                f"raw_prediction must have {self.n_classes} columns (one margin per class), "
+                f"got shape {raw.shape}"
+            )
+        return multiclass_posterior(raw, gamma=self.gamma, alpha=self.alpha)
+
+    def optimal_margin(self, posterior):
+        """The margins (n, K), centred, this loss converges to where P(y | x) = ``posterior``:
+        the inverse of :meth:`posterior`."""
+        if np.shape(posterior)[-1] != self.n_classes:
+            raise ValueError(
+                f"posterior must have {self.n_classes} columns (one per class), "
+                f"got shape {np.shape(posterior)}"
+            )
+        return multiclass_optimal_margin(posterior, gamma=self.gamma, alpha=self.alpha)
 
     def _loss(self, y, raw):
         _, u, _ = self._parts(y, raw)
@@ -277,6 +314,27 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
     def predict_proba(self, raw_prediction):
         """Probability of the positive class of each label, shape (n, L)."""
         return expit(as_raw(raw_prediction, 2))
+
+    def _per_label(self, values, function):
+        alphas = np.broadcast_to(np.nan if self.alpha is None else self.alpha, values.shape[1])
+        columns = [
+            function(values[:, label], gamma=self.gamma, alpha=None if self.alpha is None else alphas[label])
+            for label in range(values.shape[1])
+        ]
+        return columns
+
+    def posterior(self, raw_prediction):
+        """Per-label class-posterior estimates P(y_l = 1 | x), shape (n, L): the binary correction
+        of each label's margin with its own alpha."""
+        raw = as_raw(raw_prediction, 2)
+        return np.column_stack([c[:, 1] for c in self._per_label(raw, binary_posterior)])
+
+    def optimal_margin(self, posterior):
+        """Per-label inverse of :meth:`posterior`: margins (n, L)."""
+        eta = np.asarray(posterior, dtype=np.float64)
+        if eta.ndim != 2:
+            raise ValueError(f"posterior must have shape (n, L), got shape {eta.shape}")
+        return np.column_stack(self._per_label(eta, binary_optimal_margin))
 
     def init_score(self, y_true, sample_weight=None):
         """Best constant margin of each label, shape (L,): the binary init score per column."""
