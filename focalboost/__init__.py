@@ -3,6 +3,7 @@
 from .class_weights import binary_alpha, class_alpha
 from .finite_difference import FiniteDifferenceBinaryLoss, FiniteDifferenceMulticlassLoss
 from .losses import BinaryFocalLoss, MulticlassFocalLoss, MultiLabelFocalLoss
+from .sklearn import FocalLGBMClassifier, FocalXGBClassifier
 from .posterior import (
     binary_optimal_margin,
     binary_posterior,
@@ -11,6 +12,8 @@ from .posterior import (
 )
 
 __all__ = [
+    "FocalXGBClassifier",
+    "FocalLGBMClassifier",
     "BinaryFocalLoss",
     "MulticlassFocalLoss",
     "MultiLabelFocalLoss",
