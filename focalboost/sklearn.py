@@ -82,7 +82,8 @@ from .losses import BinaryFocalLoss, MulticlassFocalLoss
 __all__ = ["FocalXGBClassifier", "FocalLGBMClassifier"]
 
 #: constructor parameters added by the focal estimators (never passed to a booster)
-FOCAL_PARAMS = ("gamma", "alpha", "hessian", "loss_scale")
+FOCAL_PARAMS = ("gamma", "alpha", "hessian", "loss_scale", "probability")
+PROBABILITY_CHOICES = ("posterior", "focal")
 
 _FOCAL_CONSTRAINTS = {
     "gamma": [Interval(Real, 0, None, closed="left")],
@@ -95,6 +96,7 @@ _FOCAL_CONSTRAINTS = {
     ],
     "hessian": [StrOptions(set(HESSIAN_CHOICES))],
     "loss_scale": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+    "probability": [StrOptions(set(PROBABILITY_CHOICES))],
 }
 
 _FOCAL_PARAMS_DOC = """
@@ -125,7 +127,16 @@ default=None
         for hyper-parameters tuned on log loss (exactly 1 for ``gamma=0, alpha=None``). Stalling
         is prevented by starting from the focal init score, not by this factor (see the
         README). The value used is stored in ``loss_scale_``. Reported metrics are
-        unscaled."""
+        unscaled.
+    probability : {"posterior", "focal"}, default="posterior"
+        What ``predict_proba`` returns. A focal model's sigmoid/softmax output is not the class
+        posterior (gamma makes it under-confident, alpha shifts it); ``"posterior"`` undoes that
+        known distortion (:mod:`focalboost.posterior`; the identity for ``gamma=0, alpha=None``),
+        ``"focal"`` returns the raw sigmoid/softmax of the margins. The correction is monotone in
+        the margin, so rankings (ROC/PR AUC) do not change. ``predict`` always returns the class
+        of largest margin: without alpha that is also the argmax of either output; with alpha it
+        is the cost-weighted decision alpha asks for, which may differ from the argmax of the
+        posterior. Metrics computed during training see the raw (focal) probabilities."""
 
 _FOCAL_ATTRIBUTES_DOC = """
     classes_ : ndarray of shape (n_classes,)
@@ -386,6 +397,20 @@ class _LGBMProbabilityMetric:
         return self.func(y_true, _probability_for_metrics(self.loss, y_pred), *rest)
 
 
+def _proba_from_margin(estimator, margin):
+    """``predict_proba`` from margins: the posterior correction or the raw sigmoid/softmax."""
+    if estimator.probability == "posterior":
+        return estimator.loss_.posterior(margin)
+    return estimator.loss_.predict_proba(margin)
+
+
+def _labels_from_margin(estimator, margin):
+    """``predict``: the class of largest margin (binary: margin > 0 is ``classes_[1]``)."""
+    margin = np.asarray(margin)
+    codes = (margin > 0).astype(np.int64) if margin.ndim == 1 else np.argmax(margin, axis=1)
+    return estimator.classes_[codes]
+
+
 def _check_plain_array(X):
     """scikit-learn's ``check_array`` for numpy arrays, lists and scipy sparse matrices (clear
     messages for 1-D or empty input); data frames and other containers go to XGBoost unchanged
@@ -488,6 +513,7 @@ class FocalXGBClassifier(XGBClassifier):
         alpha=None,
         hessian="positive",
         loss_scale=1.0,
+        probability="posterior",
         min_split_loss=None,
         **kwargs,
     ):
@@ -497,6 +523,7 @@ class FocalXGBClassifier(XGBClassifier):
         self.alpha = alpha
         self.hessian = hessian
         self.loss_scale = loss_scale
+        self.probability = probability
         self.min_split_loss = min_split_loss
 
     # --- parameters ------------------------------------------------------------------------------
@@ -654,7 +681,7 @@ class FocalXGBClassifier(XGBClassifier):
             base_margin=base_margin,
             iteration_range=iteration_range,
         )
-        return self._proba_from_margin(margin)
+        return _proba_from_margin(self, margin)
 
     def predict(
         self,
@@ -665,7 +692,8 @@ class FocalXGBClassifier(XGBClassifier):
         base_margin=None,
         iteration_range=None,
     ):
-        """Class labels (the most probable class).
+        """Class labels: the class of largest margin (see ``probability`` for how this relates to
+        ``predict_proba``).
 
         ``output_margin=True`` returns the margins instead, as ``XGBClassifier`` does: log-odds of
         ``classes_[1]`` (n,) for binary, (n, n_classes) for multiclass, including the init score.
@@ -676,14 +704,8 @@ class FocalXGBClassifier(XGBClassifier):
             base_margin=base_margin,
             iteration_range=iteration_range,
         )
-        if output_margin:
-            return self._margin(X, **kwargs)
-        proba = self.predict_proba(X, **kwargs)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def _proba_from_margin(self, margin):
-        """Probabilities from margins; the single place a probability correction would go."""
-        return self.loss_.predict_proba(margin)
+        margin = self._margin(X, **kwargs)
+        return margin if output_margin else _labels_from_margin(self, margin)
 
 
 # --- LightGBM ------------------------------------------------------------------------------------
@@ -751,13 +773,23 @@ class FocalLGBMClassifier(LGBMClassifier):
     _parameter_constraints = dict(_FOCAL_CONSTRAINTS)
     _objective_names = _LGBM_OBJECTIVE_NAMES
 
-    def __init__(self, *, gamma=2.0, alpha=None, hessian="positive", loss_scale=1.0, **kwargs):
+    def __init__(
+        self,
+        *,
+        gamma=2.0,
+        alpha=None,
+        hessian="positive",
+        loss_scale=1.0,
+        probability="posterior",
+        **kwargs,
+    ):
         _reject_objective(self, kwargs)
         super().__init__(**kwargs)
         self.gamma = gamma
         self.alpha = alpha
         self.hessian = hessian
         self.loss_scale = loss_scale
+        self.probability = probability
 
     # --- parameters ------------------------------------------------------------------------------
     def get_params(self, deep=True):
@@ -1001,7 +1033,7 @@ class FocalLGBMClassifier(LGBMClassifier):
         margin = self.decision_function(
             X, validate_features=validate_features, **iterations, **kwargs
         )
-        return margin if raw_score else self._proba_from_margin(margin)
+        return margin if raw_score else _proba_from_margin(self, margin)
 
     def predict(
         self,
@@ -1014,23 +1046,19 @@ class FocalLGBMClassifier(LGBMClassifier):
         validate_features=False,
         **kwargs,
     ):
-        """Class labels (the most probable class); ``raw_score``, ``pred_leaf`` and
-        ``pred_contrib`` as in :meth:`predict_proba`."""
-        result = self.predict_proba(
-            X,
-            raw_score=raw_score,
-            start_iteration=start_iteration,
-            num_iteration=num_iteration,
-            pred_leaf=pred_leaf,
-            pred_contrib=pred_contrib,
-            validate_features=validate_features,
-            **kwargs,
-        )
+        """Class labels: the class of largest margin (see ``probability``); ``raw_score``,
+        ``pred_leaf`` and ``pred_contrib`` as in :meth:`predict_proba`."""
+        iterations = dict(start_iteration=start_iteration, num_iteration=num_iteration)
         if raw_score or pred_leaf or pred_contrib:
-            return result
-        return self.classes_[np.argmax(result, axis=1)]
-
-    def _proba_from_margin(self, margin):
-        """Probabilities from margins; the single place a probability correction would go."""
-        return self.loss_.predict_proba(margin)
+            return self.predict_proba(
+                X,
+                raw_score=raw_score,
+                pred_leaf=pred_leaf,
+                pred_contrib=pred_contrib,
+                validate_features=validate_features,
+                **iterations,
+                **kwargs,
+            )
+        margin = self.decision_function(X, validate_features=validate_features, **iterations, **kwargs)
+        return _labels_from_margin(self, margin)
 

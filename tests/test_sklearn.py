@@ -189,7 +189,7 @@ def _margins(clf, X):
 @pytest.mark.parametrize("task", ["binary", "multiclass"])
 def test_predict_proba_is_the_link_of_the_margin(focal, kwargs, task):
     X, y = _binary() if task == "binary" else _multiclass()
-    clf = focal(**kwargs).fit(X, y)
+    clf = focal(probability="focal", **kwargs).fit(X, y)
     proba = clf.predict_proba(X)
     margin = _margins(clf, X)
     K = clf.n_classes_
@@ -207,6 +207,13 @@ def test_predict_proba_is_the_link_of_the_margin(focal, kwargs, task):
             atol=1e-9,
         )
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[np.argmax(proba, axis=1)])
+    # the default probability="posterior" is the loss's posterior correction of the same margins
+    posterior = clf.set_params(probability="posterior").predict_proba(X)
+    expected = clf.loss_.posterior(margin)
+    np.testing.assert_allclose(posterior, expected, rtol=1e-12)
+    np.testing.assert_allclose(posterior.sum(axis=1), 1.0, rtol=1e-12)
+    assert np.abs(posterior - proba).max() > 0.05  # gamma = 2 really changes them
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[np.argmax(posterior, axis=1)])
     # the probabilities are not raw scores: the model starts at the init score, not at 0
     at_start = focal(**{**kwargs, "n_estimators": 1, "learning_rate": 1e-12}).fit(X, y)
     start = _margins(at_start, X[:5])
@@ -539,6 +546,7 @@ def test_xgboost_builtin_and_callable_metrics_see_probabilities(split):
         n_estimators=200,
         learning_rate=0.3,
         early_stopping_rounds=10,
+        probability="focal",  # training-time metrics see the model's raw (focal) probabilities
         eval_metric=["logloss", "aucpr", brier],
         **ONE_THREAD,
     ).fit(X_train, y_train, eval_set=[(X_valid, y_valid)], verbose=False)
@@ -578,7 +586,10 @@ def test_lightgbm_metrics_see_probabilities(split):
     def brier(y_true, y_pred, weight):
         return "brier", float(np.average((y_true - y_pred) ** 2, weights=weight)), False
 
-    clf = FocalLGBMClassifier(n_estimators=200, learning_rate=0.3, **ONE_THREAD, verbose=-1)
+    # training-time metrics see the model's raw (focal) probabilities
+    clf = FocalLGBMClassifier(
+        n_estimators=200, learning_rate=0.3, probability="focal", **ONE_THREAD, verbose=-1
+    )
     clf.fit(
         X_train,
         y_train,
