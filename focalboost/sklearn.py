@@ -77,7 +77,7 @@ from xgboost import XGBClassifier, XGBModel
 from ._adapter import DEFAULT_METRIC_NAME, init_score_rows
 from ._validation import HESSIAN_CHOICES, check_binary_alpha, check_class_alpha
 from .class_weights import ALPHA_METHODS, binary_alpha, class_alpha
-from .losses import BinaryFocalLoss, MulticlassFocalLoss
+from .losses import BinaryFocalLoss, MulticlassFocalLoss, MultiLabelFocalLoss
 
 __all__ = ["FocalXGBClassifier", "FocalLGBMClassifier"]
 
@@ -174,6 +174,27 @@ def _encode_targets(y):
     return encoder.transform(y), classes
 
 
+def _is_multilabel(y):
+    """A 2-D y with more than one column: a multi-label indicator matrix (as for XGBClassifier)."""
+    y = y if hasattr(y, "ndim") and hasattr(y, "shape") else np.asarray(y)
+    return y.ndim == 2 and y.shape[1] > 1
+
+
+def _indicator_targets(y):
+    """2-D 0/1 indicator y (n, L) as float64; every label column must hold both values."""
+    Y = check_array(y, dtype=np.float64, input_name="y")
+    if not np.all((Y == 0) | (Y == 1)):
+        bad = np.unique(Y[(Y != 0) & (Y != 1)])[:5].tolist()
+        raise ValueError(f"a 2-D y is a multi-label indicator matrix and must hold only 0 and 1, found {bad}")
+    constant = np.flatnonzero(Y.min(axis=0) == Y.max(axis=0))
+    if constant.size:
+        raise ValueError(
+            f"multi-label y: label column(s) {constant.tolist()} hold a single value; every label "
+            "needs both 0 and 1 rows"
+        )
+    return Y
+
+
 def _check_weights(sample_weight, X, y_codes, classes):
     """Validated float64 weights (or None); every class-with-weight check raises a ValueError."""
     if sample_weight is None:
@@ -265,17 +286,56 @@ def _auto_loss_scale(loss, init, y_codes, weights):
     return reference_hessian / focal_hessian
 
 
+def _resolve_label_alpha(alpha, Y, weights):
+    """Multi-label ``alpha`` -> None, one float for all labels, or one float per label."""
+    L = Y.shape[1]
+    if alpha is None:
+        return None
+    if isinstance(alpha, str):  # a frequency rule, applied to each label column
+        return np.array([binary_alpha(Y[:, i], alpha, sample_weight=weights) for i in range(L)])
+    if isinstance(alpha, Mapping):
+        raise ValueError("alpha as a mapping is for class labels; for a multi-label y give one "
+                         f"float or an array of {L} floats in (0, 1)")
+    if isinstance(alpha, numbers.Real):
+        return check_binary_alpha(alpha)
+    vector = np.asarray(alpha, dtype=np.float64)
+    if vector.shape != (L,) or not np.all((vector > 0) & (vector < 1)):
+        raise ValueError(
+            f"alpha for a multi-label y with {L} labels must be a float or {L} floats in (0, 1) "
+            f"(the positive-class weight of each label), got {np.asarray(alpha).tolist()}"
+        )
+    return vector
+
+
+def _auto_label_scale(loss, init, Y, weights):
+    """``loss_scale="auto"`` for multi-label: summed log-loss hessian at its init over the focal one."""
+    if loss.gamma == 0.0 and loss.alpha is None:
+        return 1.0
+    reference = MultiLabelFocalLoss(0.0)
+    start = reference.init_score(Y, weights)
+    ref_h = reference.gradient_hessian(Y, np.tile(start, (Y.shape[0], 1)), weights)[1].sum()
+    positive = MultiLabelFocalLoss(loss.gamma, loss.alpha)
+    focal_h = positive.gradient_hessian(Y, np.tile(init, (Y.shape[0], 1)), weights)[1].sum()
+    return float(ref_h / focal_h)
+
+
 class _FocalSetup:
     """Everything fit derives from (y, weights, parameters) before calling the library."""
 
     def __init__(self, estimator, y_codes, classes, weights):
-        self.alpha = _resolve_alpha(estimator.alpha, classes, y_codes, weights)
-        self.loss = _make_loss(classes.shape[0], estimator.gamma, self.alpha, estimator.hessian)
-        self.init = self.loss.init_score(y_codes, weights)
-        if isinstance(estimator.loss_scale, str):  # "auto"
-            self.scale = _auto_loss_scale(self.loss, self.init, y_codes, weights)
+        if classes is None:  # multi-label: y_codes is the (n, L) indicator matrix
+            self.alpha = _resolve_label_alpha(estimator.alpha, y_codes, weights)
+            self.loss = MultiLabelFocalLoss(estimator.gamma, self.alpha, estimator.hessian)
         else:
+            self.alpha = _resolve_alpha(estimator.alpha, classes, y_codes, weights)
+            self.loss = _make_loss(classes.shape[0], estimator.gamma, self.alpha, estimator.hessian)
+        self.init = self.loss.init_score(y_codes, weights)
+        if not isinstance(estimator.loss_scale, str):
             self.scale = float(estimator.loss_scale)
+        elif classes is None:  # "auto", multi-label
+            self.scale = _auto_label_scale(self.loss, self.init, y_codes, weights)
+        else:  # "auto"
+            self.scale = _auto_loss_scale(self.loss, self.init, y_codes, weights)
         self.objective = _FocalObjective(self.loss, self.scale)
 
     def store(self, estimator):
@@ -405,8 +465,11 @@ def _proba_from_margin(estimator, margin):
 
 
 def _labels_from_margin(estimator, margin):
-    """``predict``: the class of largest margin (binary: margin > 0 is ``classes_[1]``)."""
+    """``predict``: the class of largest margin (binary: margin > 0 is ``classes_[1]``);
+    multi-label: the 0/1 indicator of each label's margin > 0."""
     margin = np.asarray(margin)
+    if isinstance(estimator.loss_, MultiLabelFocalLoss):  # one yes/no decision per label
+        return (margin > 0).astype(np.int64)
     codes = (margin > 0).astype(np.int64) if margin.ndim == 1 else np.argmax(margin, axis=1)
     return estimator.classes_[codes]
 
@@ -549,7 +612,7 @@ class FocalXGBClassifier(XGBClassifier):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False  # 2-D indicator y: not yet
+        tags.classifier_tags.multi_label = True  # 2-D indicator y: MultiLabelFocalLoss
         tags.no_validation = False  # XGBClassifier says True; we validate y, weights and arrays
         return tags
 
@@ -584,9 +647,24 @@ class FocalXGBClassifier(XGBClassifier):
         self._validate_params()
         _reject_continued_training("xgb_model", xgb_model, self)
         X = _check_plain_array(X)
-        y_codes, classes = _encode_targets(y)
-        check_consistent_length(X, y_codes)
-        weights = _check_weights(sample_weight, X, y_codes, classes)
+        multilabel = _is_multilabel(y)
+        if multilabel:  # 2-D indicator y: one sigmoid focal loss per label (multi-output trees)
+            y_codes, classes = _indicator_targets(y), None
+            check_consistent_length(X, y_codes)
+            weights = None
+            if sample_weight is not None:
+                weights = _check_sample_weight(
+                    sample_weight, X, dtype=np.float64, ensure_non_negative=True
+                )
+            if self.scale_pos_weight is not None:
+                raise ValueError(
+                    "scale_pos_weight is for binary problems; with a multi-label y give alpha "
+                    "per label instead"
+                )
+        else:
+            y_codes, classes = _encode_targets(y)
+            check_consistent_length(X, y_codes)
+            weights = _check_weights(sample_weight, X, y_codes, classes)
         if self.scale_pos_weight is not None:
             if classes.shape[0] != 2:
                 raise ValueError(
@@ -604,7 +682,9 @@ class FocalXGBClassifier(XGBClassifier):
         params.setdefault("disable_default_eval_metric", True)
         base_score = self.base_score
         if base_score is None:
-            if classes.shape[0] == 2:  # binary:logistic reads base_score as a probability
+            if multilabel:  # binary:logistic per label: probabilities
+                base_score = [float(v) for v in expit(setup.init)]
+            elif classes.shape[0] == 2:  # binary:logistic reads base_score as a probability
                 base_score = float(expit(setup.init))
             else:  # multi:softprob reads it as margins
                 base_score = [float(v) for v in setup.init]
@@ -614,7 +694,9 @@ class FocalXGBClassifier(XGBClassifier):
             eval_metric=self._engine_eval_metric(setup.loss),
             **params,
         )
-        if eval_set is not None:
+        if eval_set is not None and multilabel:
+            eval_set = [(Xe, _indicator_targets(ye)) for Xe, ye in eval_set]
+        elif eval_set is not None:
             encoder = LabelEncoder()
             encoder.classes_ = classes
             eval_set = [(Xe, encoder.transform(column_or_1d(ye))) for Xe, ye in eval_set]
@@ -635,11 +717,18 @@ class FocalXGBClassifier(XGBClassifier):
             self.evals_result_ = engine.evals_result_
         elif hasattr(self, "evals_result_"):
             del self.evals_result_
+        if multilabel:  # as XGBClassifier: classes_ [0, 1], one output per label
+            classes = np.array([0, 1])
+            self.n_outputs_ = y_codes.shape[1]
+        elif hasattr(self, "n_outputs_"):
+            del self.n_outputs_
         self._classes = classes
         self.n_classes_ = classes.shape[0]
         setup.store(self)
         if self.base_score is None:
             self.init_score_ = setup.init
+        elif multilabel:
+            self.init_score_ = logit(np.broadcast_to(np.asarray(self.base_score, float), (self.n_outputs_,)))
         elif self.n_classes_ == 2:
             self.init_score_ = float(logit(self.base_score))
         else:

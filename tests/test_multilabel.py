@@ -127,3 +127,68 @@ def test_bad_input():
         loss.gradient_hessian(np.zeros(3), np.zeros((1, 3)))
     with pytest.raises(ValueError, match="LightGBM has no multi-output trees"):
         flgb.objective(loss)
+
+
+# --- estimators -------------------------------------------------------------------------------------
+def test_focal_xgb_classifier_takes_a_2d_indicator_y():
+    from focalboost import FocalXGBClassifier
+
+    X, Y = _multilabel_data()
+    X_te, Y_te = _multilabel_data(2000, seed=1)
+    clf = FocalXGBClassifier(n_estimators=80, max_depth=3, learning_rate=0.1, n_jobs=2, alpha=ALPHAS)
+    clf.fit(X, Y)
+    proba = clf.predict_proba(X_te)
+    assert proba.shape == Y_te.shape and clf.n_outputs_ == 3
+    assert np.all((proba >= 0) & (proba <= 1))
+    for label in range(3):
+        assert average_precision_score(Y_te[:, label], proba[:, label]) > 3 * Y_te[:, label].mean()
+    margin = clf.predict(X_te, output_margin=True)
+    np.testing.assert_array_equal(clf.predict(X_te), (margin > 0).astype(int))
+    np.testing.assert_allclose(proba, clf.loss_.posterior(margin), rtol=1e-12)
+    # alpha="balanced" is worked out per label column
+    balanced = FocalXGBClassifier(n_estimators=5, alpha="balanced").fit(X, Y)
+    np.testing.assert_allclose(balanced.alpha_, 1 - Y.mean(axis=0), rtol=1e-12)
+
+
+def test_focal_xgb_classifier_gamma0_matches_builtin_multilabel_classifier():
+    from xgboost import XGBClassifier
+
+    from focalboost import FocalXGBClassifier
+
+    X, Y = _multilabel_data(1500)
+    params = dict(n_estimators=30, max_depth=3, learning_rate=0.1, n_jobs=2, tree_method="hist")
+    focal = FocalXGBClassifier(gamma=0.0, **params).fit(X, Y)
+    builtin = XGBClassifier(**params).fit(X, Y)
+    np.testing.assert_allclose(focal.predict_proba(X), builtin.predict_proba(X), atol=1e-5)
+    np.testing.assert_array_equal(focal.predict(X), builtin.predict(X))
+
+
+def test_lightgbm_route_is_one_focal_model_per_label_and_pickles():
+    import pickle
+
+    from sklearn.multioutput import MultiOutputClassifier
+
+    from focalboost import FocalLGBMClassifier
+
+    X, Y = _multilabel_data()
+    X_te, Y_te = _multilabel_data(2000, seed=1)
+    base = FocalLGBMClassifier(alpha="balanced", n_estimators=80, num_leaves=8, n_jobs=2, verbose=-1)
+    clf = MultiOutputClassifier(base).fit(X, Y)
+    proba = np.column_stack([p[:, 1] for p in clf.predict_proba(X_te)])  # sklearn's list-of-(n, 2)
+    for label, estimator in enumerate(clf.estimators_):
+        assert estimator.alpha_ == pytest.approx(1 - Y[:, label].mean())  # per-label balance
+        assert average_precision_score(Y_te[:, label], proba[:, label]) > 3 * Y_te[:, label].mean()
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict(X_te), clf.predict(X_te))
+
+
+def test_estimator_bad_multilabel_input():
+    from focalboost import FocalXGBClassifier
+
+    X, Y = _multilabel_data(200)
+    with pytest.raises(ValueError, match=r"alpha for a multi-label y with 3 labels must be"):
+        FocalXGBClassifier(n_estimators=2, alpha=[0.2, 0.3]).fit(X, Y)
+    with pytest.raises(ValueError, match="scale_pos_weight is for binary problems"):
+        FocalXGBClassifier(n_estimators=2, scale_pos_weight=2.0).fit(X, Y)
+    with pytest.raises(ValueError, match=r"label column\(s\) \[2\] hold a single value"):
+        FocalXGBClassifier(n_estimators=2).fit(X, np.column_stack([Y[:, :2], np.ones(200)]))

@@ -701,8 +701,14 @@ def test_bad_targets_and_weights(focal, kwargs):
             focal(**kwargs).fit(X, y_bad)
     with pytest.raises(ValueError, match="Unknown label type"):
         focal(**kwargs).fit(X, y + 0.5)
-    with pytest.raises(ValueError, match="y should be a 1d array"):
-        focal(**kwargs).fit(X, np.column_stack([y, y]))
+    if focal is FocalLGBMClassifier:  # FocalXGBClassifier takes a 2-D y as multi-label
+        with pytest.raises(ValueError, match="y should be a 1d array"):
+            focal(**kwargs).fit(X, np.column_stack([y, y]))
+    else:
+        with pytest.raises(ValueError, match=r"label column\(s\) \[1\] hold a single value"):
+            focal(**kwargs).fit(X, np.column_stack([y, np.zeros_like(y)]))
+        with pytest.raises(ValueError, match="must hold only 0 and 1, found \\[2.0\\]"):
+            focal(**kwargs).fit(X, np.column_stack([y, 2 * y]))
     with pytest.raises(ValueError, match="non-zero"):
         focal(**kwargs).fit(X, y, sample_weight=np.zeros(100))
     with pytest.raises(ValueError, match="Negative values"):
