@@ -77,7 +77,7 @@ def test_init_score_is_per_label_binary_and_mean_loss_averages_labels():
 
 
 def _train(loss, X, Y, rounds, strategy="one_output_per_tree"):
-    params = {"tree_method": "hist", "max_depth": 3, "eta": 0.1, "nthread": 2, "multi_strategy": strategy}
+    params = {"tree_method": "hist", "max_depth": 3, "eta": 0.1, "nthread": 1, "multi_strategy": strategy}
     params.update(fxgb.training_params(loss, Y))
     history = {}
     d = xgb.DMatrix(X, Y)
@@ -102,7 +102,7 @@ def test_xgboost_multi_output_learns(strategy):
 
 def test_xgboost_gamma0_matches_builtin_multilabel_log_loss():
     X, Y = _multilabel_data(1500)
-    params = {"tree_method": "hist", "max_depth": 3, "eta": 0.1, "nthread": 2}
+    params = {"tree_method": "hist", "max_depth": 3, "eta": 0.1, "nthread": 1}
     builtin = xgb.train({**params, "objective": "binary:logistic"}, xgb.DMatrix(X, Y), 30)
     loss = MultiLabelFocalLoss(0.0)
     focal, _ = _train(loss, X, Y, 30)
@@ -135,7 +135,7 @@ def test_focal_xgb_classifier_takes_a_2d_indicator_y():
 
     X, Y = _multilabel_data()
     X_te, Y_te = _multilabel_data(2000, seed=1)
-    clf = FocalXGBClassifier(n_estimators=80, max_depth=3, learning_rate=0.1, n_jobs=2, alpha=ALPHAS)
+    clf = FocalXGBClassifier(n_estimators=80, max_depth=3, learning_rate=0.1, n_jobs=1, alpha=ALPHAS)
     clf.fit(X, Y)
     proba = clf.predict_proba(X_te)
     assert proba.shape == Y_te.shape and clf.n_outputs_ == 3
@@ -156,7 +156,7 @@ def test_focal_xgb_classifier_gamma0_matches_builtin_multilabel_classifier():
     from focalboost import FocalXGBClassifier
 
     X, Y = _multilabel_data(1500)
-    params = dict(n_estimators=30, max_depth=3, learning_rate=0.1, n_jobs=2, tree_method="hist")
+    params = dict(n_estimators=30, max_depth=3, learning_rate=0.1, n_jobs=1, tree_method="hist")
     focal = FocalXGBClassifier(gamma=0.0, **params).fit(X, Y)
     builtin = XGBClassifier(**params).fit(X, Y)
     np.testing.assert_allclose(focal.predict_proba(X), builtin.predict_proba(X), atol=1e-5)
@@ -172,7 +172,7 @@ def test_lightgbm_route_is_one_focal_model_per_label_and_pickles():
 
     X, Y = _multilabel_data()
     X_te, Y_te = _multilabel_data(2000, seed=1)
-    base = FocalLGBMClassifier(alpha="balanced", n_estimators=80, num_leaves=8, n_jobs=2, verbose=-1)
+    base = FocalLGBMClassifier(alpha="balanced", n_estimators=80, num_leaves=8, n_jobs=1, verbose=-1)
     clf = MultiOutputClassifier(base).fit(X, Y)
     proba = np.column_stack([p[:, 1] for p in clf.predict_proba(X_te)])  # sklearn's list-of-(n, 2)
     for label, estimator in enumerate(clf.estimators_):

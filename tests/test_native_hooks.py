@@ -14,8 +14,8 @@ from focalboost import BinaryFocalLoss, MulticlassFocalLoss
 from focalboost import lightgbm as flgb
 from focalboost import xgboost as fxgb
 
-XGB_PARAMS = {"max_depth": 3, "eta": 0.1, "nthread": 2, "seed": 0}
-LGB_PARAMS = {"num_leaves": 15, "learning_rate": 0.1, "verbose": -1, "num_threads": 2, "seed": 0}
+XGB_PARAMS = {"max_depth": 3, "eta": 0.1, "nthread": 1, "seed": 0}
+LGB_PARAMS = {"num_leaves": 15, "learning_rate": 0.1, "verbose": -1, "num_threads": 1, "seed": 0}
 
 
 def _binary_data(seed=0):
