@@ -53,12 +53,23 @@ class _LossBase:
 
         For per-label losses (n, L) it is the mean over rows and labels.
         """
+        total, weight = self.loss_sums(y_true, raw_prediction, sample_weight)
+        return total / weight
+
+    def loss_sums(self, y_true, raw_prediction, sample_weight=None):
+        """``(sum(w * loss), sum(w))``: the numerator and denominator of :meth:`mean_loss`.
+
+        Sums add up across shards of the data and means do not, so a distributed metric adds
+        these two numbers over workers and divides once. Without weights the denominator is the
+        number of rows; for per-label losses (n, L) both count every label. Empty data gives
+        ``(0.0, 0.0)``.
+        """
         y, raw, w = self._check(y_true, raw_prediction, sample_weight)
         per_row = self._loss(y, raw)
+        per_row_size = int(np.prod(per_row.shape[1:]))  # L for per-label losses, else 1
         if w is None:
-            return float(np.mean(per_row))
-        per_row_size = per_row.size // per_row.shape[0]  # L for per-label losses, else 1
-        return float(np.sum(self._apply_weight(w, per_row)[0]) / (np.sum(w) * per_row_size))
+            return float(np.sum(per_row)), float(per_row.size)
+        return float(np.sum(self._apply_weight(w, per_row)[0])), float(np.sum(w) * per_row_size)
 
     def gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
         """Gradient and hessian with respect to the margin, multiplied by ``sample_weight``."""

@@ -74,6 +74,7 @@ from sklearn.utils.validation import (
 )
 from xgboost import XGBClassifier, XGBModel
 
+from . import xgboost as fxgb
 from ._adapter import DEFAULT_METRIC_NAME, init_score_rows
 from ._validation import HESSIAN_CHOICES, check_binary_alpha, check_class_alpha
 from .class_weights import ALPHA_METHODS, binary_alpha, class_alpha
@@ -383,7 +384,8 @@ class _XGBFocalMetric:
         self.__name__ = name
 
     def __call__(self, y_true, y_score, sample_weight=None):
-        return self.loss.mean_loss(y_true, y_score, sample_weight)
+        # over all workers' rows in distributed training (xgboost.dask), see fxgb.mean_loss
+        return fxgb.mean_loss(self.loss, y_true, y_score, sample_weight)
 
 
 class _XGBProbabilityMetric:

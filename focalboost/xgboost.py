@@ -24,7 +24,11 @@ from ._adapter import DEFAULT_METRIC_NAME, _Hook, check_loss, is_multiclass
 def _raw(loss, predt, n_rows):
     """XGBoost's margins as the loss expects them: (n,) binary, (n, K) multiclass, (n, L) multi-label."""
     predt = np.asarray(predt)
-    return predt.reshape(n_rows) if loss._raw_ndim == 1 else predt.reshape(n_rows, -1)
+    if loss._raw_ndim == 1:
+        return predt.reshape(n_rows)
+    if n_rows == 0:  # an empty shard (a Dask worker holding no rows of an eval set)
+        return predt.reshape(0, loss.n_classes if is_multiclass(loss) else (loss.n_labels or 0))
+    return predt.reshape(n_rows, -1)
 
 
 class XGBoostObjective(_Hook):
@@ -38,7 +42,8 @@ class XGBoostObjective(_Hook):
 class XGBoostMetric(_Hook):
     """``(predt, dmatrix) -> (name, weighted mean loss)`` for ``xgb.train(custom_metric=...)``.
 
-    Lower is better. ``predt`` are margins (XGBoost passes margins to custom metrics).
+    Lower is better. ``predt`` are margins (XGBoost passes margins to custom metrics). In
+    distributed training the value is the weighted mean over all workers' rows (:func:`mean_loss`).
     """
 
     def __init__(self, loss, name=DEFAULT_METRIC_NAME):
@@ -46,9 +51,26 @@ class XGBoostMetric(_Hook):
         self.name = name
 
     def __call__(self, predt, dmatrix):
-        y = dmatrix.get_label()
-        raw = _raw(self.loss, predt, y.shape[0])
-        return self.name, self.loss.mean_loss(y, raw, dmatrix.get_weight())
+        return self.name, mean_loss(self.loss, dmatrix.get_label(), predt, dmatrix.get_weight())
+
+
+def mean_loss(loss, y, predt, sample_weight=None):
+    """Weighted mean loss sum(w * loss) / sum(w) of XGBoost margins ``predt``, over ALL rows.
+
+    In distributed training (``xgboost.dask``, PySpark, any run inside an
+    ``xgboost.collective.CommunicatorContext`` with more than one worker) each worker holds one
+    shard: the two sums are all-reduced over the workers, so every worker returns the same,
+    correctly weighted mean. (XGBoost alone would average per-worker means: wrong whenever the
+    shards differ in size or weight.) Every worker evaluates every eval set once per round, so
+    all workers make the same all-reduce calls; an empty shard contributes zeros.
+    """
+    from xgboost import collective  # here, so that importing this module does not load XGBoost
+
+    raw = _raw(loss, predt, np.shape(y)[0])
+    sums = np.array(loss.loss_sums(y, raw, sample_weight), dtype=np.float64)
+    if collective.get_world_size() > 1:
+        sums = collective.allreduce(sums, collective.Op.SUM)
+    return float(sums[0] / sums[1])
 
 
 def objective(loss):
