@@ -1,0 +1,199 @@
+"""focalboost.datasets: the built-in data sets, user files, encoding and its error messages."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from focalboost import datasets
+from focalboost.datasets import DataError, encode_features, from_dataframe, load_file, read_table
+
+
+# --- built-in data sets ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def nass():
+    return datasets.load_nasscds()
+
+
+def test_nasscds_target_and_leaks_removed(nass):
+    assert len(nass.y) == 26217
+    assert nass.classes == ["alive", "dead"]
+    assert nass.positive_class == "dead"
+    assert nass.class_counts.tolist() == [25037, 1180]  # 4.5 % positive
+    for leak in ("injSeverity", "caseid", "weight", "rownames", "dead"):
+        assert leak not in nass.X.columns
+    assert set(nass.dropped) == {"injSeverity", "caseid", "weight", "rownames"}
+
+
+def test_nasscds_features_are_numeric_or_category(nass):
+    kinds = {c: nass.X[c].dtype for c in nass.X.columns}
+    assert set(nass.categorical) == {"dvcat", "airbag", "seatbelt", "sex", "abcat", "occRole"}
+    for col, dtype in kinds.items():
+        assert isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(dtype), col
+    assert list(nass.X["seatbelt"].cat.categories) == ["belted", "none"]
+    assert "4.5%" in nass.summary()
+
+
+def test_diamonds_multiclass_in_quality_order():
+    d = datasets.load_dataset("diamonds")
+    assert d.classes == ["Fair", "Good", "Very Good", "Premium", "Ideal"]
+    assert d.n_classes == 5 and not d.is_binary and d.positive_class is None
+    assert d.class_counts.tolist() == [1610, 4906, 12082, 13791, 21551]
+    assert "cut" not in d.X.columns and "rownames" not in d.X.columns
+
+
+def test_unknown_builtin_name():
+    with pytest.raises(DataError, match="dataset must be one of"):
+        datasets.load_dataset("titanic")
+
+
+def test_subsample_is_stratified_and_keeps_encoding(nass):
+    small = nass.subsample(2000, random_state=1)
+    assert len(small.y) == 2000 and small.X.shape == (2000, nass.X.shape[1])
+    assert abs(small.y.mean() - nass.y.mean()) < 0.002
+    assert list(small.X["dvcat"].cat.categories) == list(nass.X["dvcat"].cat.categories)
+    assert nass.subsample(None) is nass and nass.subsample(10**6) is nass
+
+
+# --- encoding -------------------------------------------------------------------------------------
+def _frame(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "num": rng.normal(size=n),
+            "num_with_nan": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+            "flag": rng.random(n) < 0.5,
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "numbers_as_text": rng.integers(0, 9, n).astype(str),
+            "label": np.where(rng.random(n) < 0.2, "yes", "no"),
+        }
+    )
+
+
+def test_encode_features_types():
+    X = encode_features(_frame().drop(columns="label"))
+    assert X["num"].dtype == np.float64
+    assert X["num_with_nan"].isna().any()  # missing values stay missing
+    assert X["flag"].dtype == np.int8 and set(X["flag"].unique()) <= {0, 1}
+    assert isinstance(X["colour"].dtype, pd.CategoricalDtype)
+    assert list(X["colour"].cat.categories) == ["blue", "green", "red"]
+    assert pd.api.types.is_numeric_dtype(X["numbers_as_text"])
+
+
+def test_encoded_frame_trains_with_both_libraries():
+    """The category dtype is split on natively by XGBoost (enable_categorical) and LightGBM."""
+    import lightgbm as lgb
+    import xgboost as xgb
+
+    data = from_dataframe(_frame(200), "label")
+    xgb_model = xgb.XGBClassifier(
+        n_estimators=3, enable_categorical=True, tree_method="hist", n_jobs=1
+    )
+    xgb_model.fit(data.X, data.y)
+    lgb_model = lgb.LGBMClassifier(n_estimators=3, min_child_samples=5, n_jobs=1, verbose=-1)
+    lgb_model.fit(data.X, data.y)
+    assert "colour" in lgb_model.booster_.dump_model()["feature_names"]
+    assert (
+        lgb_model.booster_.params.get("categorical_column") or lgb_model.booster_.pandas_categorical
+    )
+    assert xgb_model.predict_proba(data.X).shape == (200, 2)
+
+
+def test_high_cardinality_text_is_refused_with_its_name():
+    df = _frame()
+    df["id"] = [f"case-{i}" for i in range(len(df))]
+    with pytest.raises(DataError, match=r"'id' \(text with 60 distinct values.*--drop"):
+        from_dataframe(df, "label", max_categories=50)
+    assert "id" not in from_dataframe(df, "label", drop=["id"]).X.columns
+
+
+def test_dates_and_objects_are_refused():
+    df = _frame()
+    df["when"] = pd.date_range("2020-01-01", periods=len(df))
+    df["obj"] = [{"a": 1}] * len(df)
+    with pytest.raises(DataError, match=r"'when' \(date/time.*'obj' \(objects of type dict\)"):
+        from_dataframe(df, "label")
+
+
+# --- targets --------------------------------------------------------------------------------------
+def test_binary_positive_class_defaults():
+    df = _frame()
+    data = from_dataframe(df, "label")  # text labels: the rarer class is positive
+    assert data.positive_class == "yes"
+    assert np.array_equal(data.y, (df["label"] == "yes").to_numpy().astype(int))
+    df["label01"] = (df["label"] == "no").astype(int)  # 0/1 labels: 1 is positive even if common
+    assert from_dataframe(df.drop(columns="label"), "label01").positive_class == 1
+    forced = from_dataframe(df, "label", positive_class="no")
+    assert forced.classes == ["yes", "no"] and forced.y.mean() > 0.5
+
+
+def test_missing_target_rows_are_dropped():
+    df = _frame()
+    df.loc[:4, "label"] = None
+    assert len(from_dataframe(df, "label").y) == len(df) - 5
+
+
+@pytest.mark.parametrize(
+    "change, kwargs, message",
+    [
+        (
+            lambda df: df,
+            {"target": "nope"},
+            r"target column 'nope' not found; the columns are: 'num'",
+        ),
+        (lambda df: df.assign(label="no"), {}, r"single class 'no' in all 60 rows"),
+        (lambda df: df.assign(label=df["num"]), {}, r"non-integer numbers.*regression target"),
+        (lambda df: df, {"drop": ["ghost"]}, r"column\(s\) to drop not found: \['ghost'\]"),
+        (lambda df: df, {"positive_class": "maybe"}, r"positive class 'maybe' is not a label"),
+        (
+            lambda df: df.assign(label=np.arange(60) % 3),
+            {"positive_class": 1},
+            r"for binary targets",
+        ),
+        (lambda df: df[["label"]], {}, r"no feature columns left"),
+        (lambda df: df.assign(label=np.nan), {}, r"no values \(all missing\)"),
+    ],
+)
+def test_target_errors(change, kwargs, message):
+    kwargs = {"target": "label", **kwargs}
+    with pytest.raises(DataError, match=message):
+        from_dataframe(change(_frame()), **kwargs)
+
+
+# --- files ----------------------------------------------------------------------------------------
+def test_read_csv_tsv_and_semicolon(tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "a.csv", index=False)
+    df.to_csv(tmp_path / "b.tsv", sep="\t", index=False)
+    df.to_csv(tmp_path / "c.csv.gz", sep=";", index=False)
+    for name in ("a.csv", "b.tsv", "c.csv.gz"):
+        back = read_table(tmp_path / name)
+        assert list(back.columns) == list(df.columns), name
+        assert np.allclose(back["num"], df["num"]), name
+    data = load_file(tmp_path / "a.csv", "label", drop=["numbers_as_text"])
+    assert data.name == "a.csv" and data.positive_class == "yes"
+
+
+def test_read_parquet(tmp_path):
+    pytest.importorskip("pyarrow")
+    df = _frame()
+    df["colour"] = df["colour"].astype("category")
+    df.to_parquet(tmp_path / "d.parquet")
+    data = load_file(tmp_path / "d.parquet", "label")
+    assert isinstance(data.X["colour"].dtype, pd.CategoricalDtype)
+    assert len(data.y) == len(df)
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(DataError, match=r"data file not found: '.*missing\.csv'"):
+        read_table(tmp_path / "missing.csv")
+    with pytest.raises(DataError, match="is a directory"):
+        read_table(tmp_path)
+    (tmp_path / "x.xlsx").write_text("not really")
+    with pytest.raises(DataError, match=r"cannot tell the format.*\.csv"):
+        read_table(tmp_path / "x.xlsx")
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataError, match="cannot read .* as CSV"):
+        read_table(tmp_path / "empty.csv")
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    with pytest.raises(DataError, match="cannot read .* as Parquet|needs pyarrow"):
+        read_table(tmp_path / "bad.parquet")
