@@ -1,0 +1,858 @@
+"""Distributed focal-loss training with Dask: helpers for the native hooks and two estimators.
+
+Native hooks. :func:`focalboost.xgboost.objective` and :func:`focalboost.xgboost.metric` run
+unchanged under ``xgboost.dask.train`` (they pickle and hold no module state); the metric
+all-reduces ``[sum(w * loss), sum(w)]`` over the workers, so XGBoost reports the weighted mean over
+ALL rows (XGBoost alone would average per-worker means). What changes is the data: labels and
+weights are Dask collections, so the init score comes from :func:`class_totals` (one pass over
+the labels, only K numbers per partition reach the client)::
+
+    loss = BinaryFocalLoss(gamma=2.0, alpha=0.25)
+    params = {"max_depth": 4, "eta": 0.1, **training_params(loss, y, w)}   # y: Dask, codes 0..K-1
+    dtrain = xgboost.dask.DaskDMatrix(client, X, y, weight=w)
+    out = xgboost.dask.train(client, params, dtrain, 300, obj=fxgb.objective(loss),
+                             custom_metric=fxgb.metric(loss), evals=[(dtrain, "train")])
+    proba = predict_proba(client, out["booster"], X_test, loss)        # Dask array (n, 2)
+
+Estimators. :class:`FocalDaskXGBClassifier` and :class:`FocalDaskLGBMClassifier` are the Dask
+versions of :class:`~focalboost.sklearn.FocalXGBClassifier` and
+:class:`~focalboost.sklearn.FocalLGBMClassifier`: the same focal parameters (``gamma``, ``alpha``,
+``hessian``, ``loss_scale``, ``probability``) with the same meaning, resolved by the same code
+(:class:`focalboost.sklearn._FocalSetup`) from the class weight totals of the distributed
+labels, so a Dask model starts from exactly the single-machine init score, alpha and loss scale.
+
+Everything that depends on the labels depends on them through the class weight totals only (the
+init score, ``alpha="balanced"`` and friends, the automatic loss scale), so labels ``0..K-1``
+weighted by the totals stand in for the full label vector: :func:`class_totals` is the one pass.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+from collections.abc import Mapping
+from types import SimpleNamespace
+
+import dask
+import dask.array as da
+import dask.dataframe as dd
+import lightgbm
+import numpy as np
+from lightgbm.dask import DaskLGBMClassifier, DaskLGBMRegressor
+from scipy.special import expit
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+from xgboost import dask as dxgb
+
+from . import xgboost as fxgb
+from ._adapter import DEFAULT_METRIC_NAME, check_loss, init_score_rows, is_multilabel
+from .sklearn import (
+    _FOCAL_CONSTRAINTS,
+    FOCAL_PARAMS,
+    FocalXGBClassifier,
+    _FocalSetup,
+    _labels_from_margin,
+    _proba_from_margin,
+    _reject_continued_training,
+    _reject_objective,
+)
+
+#: seconds fit waits, after a training error, for the scheduler to report a lost worker
+_WORKER_LOSS_GRACE = 3.0
+
+__all__ = [
+    "FocalDaskXGBClassifier",
+    "FocalDaskLGBMClassifier",
+    "class_totals",
+    "init_score",
+    "training_params",
+    "init_score_rows_like",
+    "mean_loss",
+    "predict_margin",
+    "predict_proba",
+]
+
+
+# --- aligned partitions --------------------------------------------------------------------------
+def _is_frame(collection):
+    return isinstance(collection, (dd.DataFrame, dd.Series))
+
+
+def _known(chunks):
+    return all(not np.isnan(c) for c in chunks)
+
+
+def _partitions(names, *collections):
+    """Row partitions (lists of Delayed) of Dask collections, aligned; None gives Nones.
+
+    Dask arrays are rechunked to the rows of the first array when chunk sizes are known (and to
+    a single block of columns); DataFrames/Series must already have as many partitions.
+    """
+    ref_rows = next(
+        (c.chunks[0] for c in collections if isinstance(c, da.Array) and _known(c.chunks[0])), None
+    )
+    out, n_parts = [], None
+    for name, collection in zip(names, collections):
+        if collection is None:
+            out.append(None)
+            continue
+        if isinstance(collection, da.Array):
+            if ref_rows is not None and _known(collection.chunks[0]):
+                columns = {1: -1} if collection.ndim == 2 else {}
+                collection = collection.rechunk({0: ref_rows, **columns})
+            elif collection.ndim == 2:
+                collection = collection.rechunk({1: -1})
+            parts = list(collection.to_delayed().ravel())
+        elif _is_frame(collection):
+            parts = list(collection.to_delayed())
+        else:
+            raise TypeError(
+                f"{name} must be a Dask array, DataFrame or Series, got {type(collection).__name__}"
+            )
+        if n_parts is not None and len(parts) != n_parts:
+            raise ValueError(
+                f"{name} has {len(parts)} partitions but {names[0]} has {n_parts}: partition them "
+                "alike (same row blocks)"
+            )
+        n_parts = len(parts)
+        out.append(parts)
+    return [[None] * n_parts if parts is None else parts for parts in out]
+
+
+def _column(part):
+    """A partition of a 1-D collection as a 1-D numpy array (Series and (n, 1) accepted)."""
+    arr = np.asarray(part)
+    return arr[:, 0] if arr.ndim == 2 and arr.shape[1] == 1 else arr.ravel()
+
+
+def _partition_summary(y, w):
+    """(sorted classes, row counts, weight totals) of one partition; validates the weights."""
+    y = _column(y)
+    if y.dtype.kind == "f" and np.any(np.isnan(y)):
+        raise ValueError("y contains NaN; classification targets must be finite labels")
+    classes, codes = np.unique(y, return_inverse=True)
+    counts = np.bincount(codes, minlength=classes.shape[0]).astype(np.float64)
+    if w is None:
+        return classes, counts, counts.copy()
+    w = _column(w).astype(np.float64)
+    if w.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"sample_weight and y are not partitioned alike: a partition has {y.shape[0]} labels "
+            f"and {w.shape[0]} weights"
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must contain finite weights >= 0 only")
+    return classes, counts, np.bincount(codes, weights=w, minlength=classes.shape[0])
+
+
+def _merge_summaries(parts):
+    classes = np.unique(np.concatenate([p[0] for p in parts]))
+    counts = np.zeros(classes.shape[0])
+    totals = np.zeros(classes.shape[0])
+    for part_classes, part_counts, part_totals in parts:
+        index = np.searchsorted(classes, part_classes)
+        counts[index] += part_counts
+        totals[index] += part_totals
+    return classes, counts, totals
+
+
+def _compute(tasks, client=None):
+    """Compute a list of Delayed on ``client`` (default: Dask's current scheduler)."""
+    if client is None:
+        return dask.compute(*tasks)
+    return client.gather(client.compute(tasks))
+
+
+def _label_summary(y, sample_weight=None, client=None):
+    """One pass over ``y`` (and the weights): (classes, row counts per class, weight totals)."""
+    y_parts, w_parts = _partitions(("y", "sample_weight"), y, sample_weight)
+    summary = dask.delayed(_partition_summary, pure=True)
+    parts = _compute([summary(yp, wp) for yp, wp in zip(y_parts, w_parts)], client)
+    return _merge_summaries(parts)
+
+
+def class_totals(y, sample_weight=None):
+    """``(classes, totals)``: the sorted labels of a Dask ``y`` and their summed weights (counts
+    without weights), in one pass; only K numbers per partition reach the client."""
+    classes, _, totals = _label_summary(y, sample_weight)
+    return classes, totals
+
+
+def _code_totals(loss, y, sample_weight):
+    """Weight totals of the codes 0..K-1 of an encoded Dask ``y``."""
+    check_loss(loss)
+    if is_multilabel(loss):
+        raise TypeError(
+            "focalboost.dask computes init scores of binary and multiclass losses; for a "
+            "MultiLabelFocalLoss compute loss.init_score on the label matrix (or per-label totals)"
+        )
+    classes, totals = class_totals(y, sample_weight)
+    K = loss.n_classes
+    codes = classes.astype(np.float64)
+    if np.any(codes != np.round(codes)) or np.any(codes < 0) or np.any(codes >= K):
+        raise ValueError(f"y must hold class indices 0..{K - 1}, found {classes[:10].tolist()}")
+    full = np.zeros(K)
+    full[codes.astype(np.int64)] = totals
+    return full
+
+
+def init_score(loss, y, sample_weight=None):
+    """The loss's best constant margin from distributed labels (codes 0..K-1), in one pass.
+
+    The init score depends on the labels only through the class weight totals, so the loss's own
+    ``init_score`` on labels 0..K-1 weighted by the totals gives exactly the single-machine value.
+    """
+    totals = _code_totals(loss, y, sample_weight)
+    return loss.init_score(np.arange(loss.n_classes), totals)
+
+
+def training_params(loss, y, sample_weight=None):
+    """:func:`focalboost.xgboost.training_params` for distributed labels (one pass over ``y``)."""
+    totals = _code_totals(loss, y, sample_weight)
+    return fxgb.training_params(loss, np.arange(loss.n_classes), totals)
+
+
+def init_score_rows_like(loss, y, init):
+    """The constant ``init`` for every row, partitioned like the Dask collection ``y``: (n,) for
+    binary, (n, K) for multiclass (a Dask array, or Series/DataFrame for a Dask Series ``y``).
+
+    This is what ``DaskLGBMClassifier.fit(init_score=...)`` needs with a custom objective.
+    """
+    init = np.asarray(init, dtype=np.float64)
+
+    def rows(part):
+        return init_score_rows(loss, part, n_rows=len(part), init=init)
+
+    if isinstance(y, da.Array):
+        if init.ndim == 0:
+            return y.map_blocks(rows, dtype=np.float64)
+        chunks = (y.chunks[0], (init.shape[0],))
+        return y.map_blocks(rows, dtype=np.float64, new_axis=1, chunks=chunks)
+    if isinstance(y, dd.Series):
+        import pandas as pd
+
+        if init.ndim == 0:
+            return y.map_partitions(lambda p: pd.Series(rows(p), index=p.index), meta=(y.name, "f8"))
+        meta = pd.DataFrame({str(k): pd.Series(dtype="f8") for k in range(init.shape[0])})
+        return y.map_partitions(
+            lambda p: pd.DataFrame(rows(p), index=p.index, columns=meta.columns), meta=meta
+        )
+    raise TypeError(f"y must be a Dask array or Series, got {type(y).__name__}")
+
+
+# --- map-reduce of the metric --------------------------------------------------------------------
+def _loss_sums(loss, y, raw, w):
+    raw = np.asarray(raw, dtype=np.float64)
+    if loss._raw_ndim == 1:
+        raw = _column(raw)
+    return np.array(loss.loss_sums(_column(y), raw, None if w is None else _column(w)))
+
+
+def _as_array(collection):
+    """A Dask array from a Dask DataFrame/Series (partition sizes left unknown), else unchanged."""
+    return collection.to_dask_array() if _is_frame(collection) else collection
+
+
+def mean_loss(loss, y, raw_prediction, sample_weight=None, *, client=None):
+    """Weighted mean loss over ALL rows of distributed data: sum(w * loss) / sum(w).
+
+    A map-reduce: every partition returns its two sums (``loss.loss_sums``), the client adds them
+    and divides once -- never an average of per-partition or per-worker means. ``y`` holds codes
+    0..K-1; ``raw_prediction`` margins (n,) or (n, K); Dask collections partitioned alike.
+    """
+    check_loss(loss)
+    parts = _partitions(("y", "raw_prediction", "sample_weight"), y, raw_prediction, sample_weight)
+    sums = dask.delayed(_loss_sums, pure=True)
+    totals = _compute([sums(loss, a, b, c) for a, b, c in zip(*parts)], client)
+    total, weight = np.sum(totals, axis=0)
+    return float(total / weight)
+
+
+# --- native XGBoost prediction -------------------------------------------------------------------
+def predict_margin(client, booster, X, **kwargs):
+    """Margins (Dask array (n,) or (n, K)) of an XGBoost booster on Dask data."""
+    return _as_array(dxgb.inplace_predict(client, booster, X, predict_type="margin", **kwargs))
+
+
+def _proba_blocks(margin, n_classes, to_proba):
+    """Dask array of probabilities (n, K): ``to_proba`` applied to each block of margins."""
+    if margin.ndim == 1:
+        chunks = (margin.chunks[0], (n_classes,))
+        return margin.map_blocks(to_proba, dtype=np.float64, new_axis=1, chunks=chunks)
+    if margin.numblocks[1] != 1:
+        margin = margin.rechunk({1: -1})
+    return margin.map_blocks(to_proba, dtype=np.float64)
+
+
+def predict_proba(client, booster, X, loss, **kwargs):
+    """Probabilities (Dask array (n, 2) or (n, K)) from a booster trained by ``xgboost.dask.train``
+    with the focal objective."""
+    loss = check_loss(loss)
+    return _proba_blocks(predict_margin(client, booster, X, **kwargs), loss.n_classes, loss.predict_proba)
+
+
+# --- the estimators' shared parts ----------------------------------------------------------------
+class _DaskFocalFit:
+    """Label pass, encoding and weights shared by both Dask estimators."""
+
+    def _summarise(self, y, sample_weight, client):
+        columns = y.shape[1] if isinstance(y, da.Array) and y.ndim == 2 else (
+            len(y.columns) if isinstance(y, dd.DataFrame) else 1
+        )
+        if (isinstance(y, da.Array) and y.ndim > 2) or columns != 1:
+            raise ValueError(
+                f"y must be 1-D class labels; {type(self).__name__} does not support multi-label "
+                "(2-D indicator) targets yet"
+            )
+        classes, counts, totals = _label_summary(y, sample_weight, client)
+        if classes.dtype.kind in "fc" and not np.all(np.isfinite(classes)):
+            raise ValueError("y contains NaN or infinity; classification targets must be finite")
+        check_classification_targets(classes)
+        if classes.shape[0] < 2:
+            raise ValueError(
+                "y must contain at least 2 classes to fit a classifier; it contains only one "
+                f"class: {classes[0]!r}"
+            )
+        if sample_weight is not None:
+            if not np.any(totals > 0):
+                raise ValueError("sample_weight must contain at least one non-zero weight; all are zero")
+            if np.count_nonzero(totals) < 2:
+                raise ValueError(
+                    "sample_weight leaves only one class with positive weight "
+                    f"({classes[np.flatnonzero(totals)].tolist()}); at least 2 classes are needed"
+                )
+        return classes, counts, totals
+
+    @staticmethod
+    def _encode(y, classes, dtype=np.int64):
+        """Lazy label codes 0..K-1, partitioned like ``y`` (a Dask array, or a Series)."""
+
+        def encode(part):
+            values = _column(part)
+            codes = np.clip(np.searchsorted(classes, values), 0, classes.shape[0] - 1)
+            unknown = classes[codes] != values
+            if np.any(unknown):
+                raise ValueError(
+                    f"y contains labels {np.unique(values[unknown])[:5].tolist()} that are not "
+                    f"among the training classes {classes.tolist()}"
+                )
+            return codes.astype(dtype)
+
+        if isinstance(y, dd.DataFrame):
+            y = y[y.columns[0]]
+        if isinstance(y, dd.Series):
+            import pandas as pd
+
+            return y.map_partitions(
+                lambda p: pd.Series(encode(p), index=p.index, name="y"), meta=("y", dtype)
+            )
+        if isinstance(y, da.Array) and y.ndim == 2:
+            y = y[:, 0]
+        if not isinstance(y, da.Array):
+            raise TypeError(f"y must be a Dask array or Series, got {type(y).__name__}")
+        return y.map_blocks(encode, dtype=dtype)
+
+    @staticmethod
+    def _scaled_weights(sample_weight, y_codes, factors):
+        """``sample_weight`` (or 1) times ``factors[code]`` per row, lazily; unchanged if None."""
+        if factors is None:
+            return sample_weight
+        factors = np.asarray(factors, dtype=np.float64)
+
+        def times(codes, w=None):
+            codes = _column(codes).astype(np.int64)
+            base = np.ones(codes.shape[0]) if w is None else _column(w).astype(np.float64)
+            return base * factors[codes]
+
+        if isinstance(y_codes, dd.Series):
+            import pandas as pd
+
+            def times_series(codes, w=None):
+                return pd.Series(times(codes, w), index=codes.index, name="weight")
+
+            if sample_weight is None:
+                return y_codes.map_partitions(times_series, meta=("weight", "f8"))
+            return dd.map_partitions(
+                times_series, y_codes, sample_weight, meta=("weight", "f8"), align_dataframes=False
+            )
+        if sample_weight is None:
+            return y_codes.map_blocks(times, dtype=np.float64)
+        w = _as_array(sample_weight)
+        if _known(w.chunks[0]):
+            w = w.rechunk({0: y_codes.chunks[0]})
+        return da.map_blocks(times, y_codes, w, dtype=np.float64)
+
+    def _check_fitted_features(self, X):
+        shape = getattr(X, "shape", None)
+        if shape is not None and len(shape) == 2:
+            n = shape[1]
+            if isinstance(n, numbers.Integral) and n != self.n_features_in_:
+                raise ValueError(
+                    f"X has {n} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+
+    def _run_on_cluster(self, client, train):
+        """Run ``train()``; a worker that leaves the cluster meanwhile turns any failure into a
+        clear error (the library's own is a socket or collective error) and fits nothing."""
+        before = set(client.scheduler_info()["workers"])
+        try:
+            return train()
+        except Exception as exc:
+            # the survivors' error (a reset socket) can reach us before the scheduler has
+            # removed the dead worker: give it a moment to notice
+            deadline = time.monotonic() + _WORKER_LOSS_GRACE
+            lost = sorted(before - set(client.scheduler_info()["workers"]))
+            while not lost and time.monotonic() < deadline:
+                time.sleep(0.1)
+                lost = sorted(before - set(client.scheduler_info()["workers"]))
+            if lost:
+                raise RuntimeError(
+                    f"{type(self).__name__}.fit failed: worker(s) {lost} left the Dask cluster "
+                    f"during distributed training ({type(exc).__name__}: {str(exc)[:200]}). No "
+                    "model was fitted; call fit again to retry on the remaining workers."
+                ) from exc
+            raise
+
+    def _fitted_view(self):
+        """What the single-machine helpers read, without the estimator (and its client)."""
+        return SimpleNamespace(
+            probability=self.probability, loss_=self.loss_, classes_=np.asarray(self.classes_)
+        )
+
+    def _proba(self, margin):
+        """``predict_proba`` from Dask margins, by the single-machine rule (``probability``)."""
+        view = self._fitted_view()
+        return _proba_blocks(margin, self.n_classes_, lambda m: _proba_from_margin(view, m))
+
+    def _labels(self, margin):
+        """``predict`` from Dask margins: the class of largest margin, as on one machine."""
+        view = self._fitted_view()
+        drop = {} if margin.ndim == 1 else {"drop_axis": 1}
+        if margin.ndim == 2 and margin.numblocks[1] != 1:
+            margin = margin.rechunk({1: -1})
+        return margin.map_blocks(
+            lambda m: _labels_from_margin(view, m), dtype=view.classes_.dtype, **drop
+        )
+
+    def focal_loss(self, X, y, sample_weight=None, **kwargs):
+        """The weighted mean focal loss (unscaled) of this model over ALL rows of (X, y): a
+        map-reduce of per-partition sums, the number a single machine would report."""
+        check_is_fitted(self)
+        y_codes = self._encode(y, self.classes_)
+        margin = self._margin(X, **kwargs)
+        client = self.client_ if isinstance(self, DaskLGBMClassifier) else self.client
+        return mean_loss(self.loss_, y_codes, margin, sample_weight, client=client)
+
+
+def _client(estimator_client):
+    from distributed import default_client
+
+    return estimator_client if estimator_client is not None else default_client()
+
+
+# --- XGBoost -------------------------------------------------------------------------------------
+class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
+    """XGBoost focal-loss classifier on Dask: the distributed :class:`FocalXGBClassifier`.
+
+    Same parameters, with the same meaning, as :class:`focalboost.sklearn.FocalXGBClassifier`
+    (``gamma``, ``alpha``, ``hessian``, ``loss_scale``, ``probability``, ``min_split_loss`` and every
+    ``DaskXGBClassifier`` parameter; ``model.client = client`` as for ``DaskXGBClassifier``,
+    else the default client). ``fit`` takes Dask arrays or
+    DataFrames; ``predict_proba`` and ``predict`` (``output_margin=True``: margins) return Dask
+    arrays.
+
+    Training is ``xgboost.dask``'s own (``DaskXGBClassifier`` with the focal objective), started
+    from the focal init score computed from the distributed labels in one pass. The
+    ``focal_loss`` metric in ``evals_result_`` is the weighted mean over all rows of all workers
+    (it all-reduces its two sums: :func:`focalboost.xgboost.mean_loss`), so early stopping
+    (``early_stopping_rounds`` with ``eval_set``) watches the true number and every worker stops
+    at the same round. A callable ``eval_metric`` of yours is averaged over workers by XGBoost.
+    """
+
+    _parameter_constraints = dict(_FOCAL_CONSTRAINTS)
+    _objective_names = ("objective",)
+
+    def __init__(
+        self,
+        *,
+        gamma=2.0,
+        alpha=None,
+        hessian="positive",
+        loss_scale=1.0,
+        probability="posterior",
+        min_split_loss=None,
+        **kwargs,
+    ):
+        _reject_objective(self, kwargs)
+        super().__init__(objective=None, **kwargs)
+        self.gamma = gamma
+        self.alpha = alpha
+        self.hessian = hessian
+        self.loss_scale = loss_scale
+        self.probability = probability
+        self.min_split_loss = min_split_loss
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep)
+        params.pop("objective", None)
+        return params
+
+    def set_params(self, **params):
+        _reject_objective(self, params)
+        return super().set_params(**params)
+
+    def get_xgb_params(self):
+        params = super().get_xgb_params()
+        for name in FOCAL_PARAMS + ("objective", "scale_pos_weight"):
+            params.pop(name, None)
+        if params.get("min_split_loss", 0) is None:
+            del params["min_split_loss"]
+        return params
+
+    _engine_eval_metric = FocalXGBClassifier._engine_eval_metric
+
+    def fit(
+        self,
+        X,
+        y,
+        *,
+        sample_weight=None,
+        eval_set=None,
+        sample_weight_eval_set=None,
+        verbose=True,
+        xgb_model=None,
+    ):
+        """Fit on Dask collections; the arguments are those of ``DaskXGBClassifier.fit``."""
+        self._validate_params()
+        _reject_continued_training("xgb_model", xgb_model, self)
+        client = _client(self.client)
+        classes, _, totals = self._summarise(y, sample_weight, client)
+        K = classes.shape[0]
+        y_codes = self._encode(y, classes)
+        weights = sample_weight
+        if self.scale_pos_weight is not None:
+            if K != 2:
+                raise ValueError(
+                    "scale_pos_weight is defined for binary problems only; y has "
+                    f"{K} classes (use alpha for per-class weights)"
+                )
+            spw = self.scale_pos_weight
+            if isinstance(spw, bool) or not isinstance(spw, numbers.Real) or not spw > 0:
+                raise ValueError(f"scale_pos_weight must be a number > 0, got {spw!r}")
+            weights = self._scaled_weights(sample_weight, y_codes, [1.0, float(spw)])
+            totals = totals * np.array([1.0, float(spw)])
+        # labels 0..K-1 weighted by the class totals: the same setup as on one machine
+        setup = _FocalSetup(self, np.arange(K), classes, totals)
+
+        params = self.get_params(deep=False)
+        for name in FOCAL_PARAMS + ("scale_pos_weight", "base_score", "eval_metric", "client"):
+            params.pop(name, None)
+        if params.get("min_split_loss") is None:
+            params.pop("min_split_loss", None)
+        params.setdefault("disable_default_eval_metric", True)
+        base_score = self.base_score
+        if base_score is None:
+            base_score = float(expit(setup.init)) if K == 2 else [float(v) for v in setup.init]
+        engine = dxgb.DaskXGBClassifier(
+            objective=setup.objective,
+            base_score=base_score,
+            eval_metric=self._engine_eval_metric(setup.loss),
+            **params,
+        )
+        engine.client = client
+        if eval_set is not None:
+            eval_set = [(X_eval, self._encode(y_eval, classes)) for X_eval, y_eval in eval_set]
+
+        y_train = _as_array(y_codes)  # DaskXGBClassifier finds classes with a shuffle on Series
+
+        def train():
+            return engine.fit(
+                X,
+                y_train,
+                sample_weight=weights,
+                eval_set=eval_set,
+                sample_weight_eval_set=sample_weight_eval_set,
+                verbose=verbose,
+            )
+
+        self._run_on_cluster(client, train)
+        self._Booster = engine.get_booster()
+        if hasattr(engine, "evals_result_"):
+            self.evals_result_ = engine.evals_result_
+        elif hasattr(self, "evals_result_"):
+            del self.evals_result_
+        self.classes_ = classes
+        self.n_classes_ = K
+        setup.store(self)
+        if self.base_score is None:
+            self.init_score_ = setup.init
+        elif K == 2:
+            self.init_score_ = float(np.log(self.base_score / (1.0 - self.base_score)))
+        else:
+            self.init_score_ = np.asarray(self.base_score, dtype=np.float64)
+        return self
+
+    def _margin(self, X, *, validate_features=True, iteration_range=None):
+        """Margins (Dask array (n,) binary, (n, K) multiclass) including the init score, at
+        ``best_iteration`` after early stopping."""
+        check_is_fitted(self, "loss_")
+        self._check_fitted_features(X)
+        margin = self.client.sync(
+            self._predict_async,
+            X,
+            output_margin=True,
+            validate_features=validate_features,
+            base_margin=None,
+            iteration_range=iteration_range,
+        )
+        return _as_array(margin)
+
+    def predict_proba(self, X, validate_features=True, iteration_range=None):
+        """Class probabilities (Dask array (n, n_classes)), as ``FocalXGBClassifier`` computes
+        them (see ``probability``)."""
+        kwargs = dict(validate_features=validate_features, iteration_range=iteration_range)
+        return self._proba(self._margin(X, **kwargs))
+
+    def predict(self, X, *, output_margin=False, validate_features=True, iteration_range=None):
+        """Class labels (Dask array): the class of largest margin, as ``FocalXGBClassifier``;
+        ``output_margin=True`` returns the margins instead."""
+        margin = self._margin(X, validate_features=validate_features, iteration_range=iteration_range)
+        return margin if output_margin else self._labels(margin)
+
+
+# --- LightGBM ------------------------------------------------------------------------------------
+_LGBM_EARLY_STOPPING = (
+    "early_stopping_round", "early_stopping_rounds", "early_stopping", "n_iter_no_change",
+)
+
+
+class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
+    """LightGBM focal-loss classifier on Dask: the distributed :class:`FocalLGBMClassifier`.
+
+    Same focal parameters, with the same meaning, as
+    :class:`focalboost.sklearn.FocalLGBMClassifier`, plus every ``DaskLGBMClassifier`` parameter
+    (``client`` included). ``fit`` takes Dask arrays or DataFrames; ``predict_proba`` /
+    ``decision_function`` / ``predict`` return Dask arrays.
+
+    How it trains: LightGBM's Dask training (``DaskLGBMRegressor`` as the engine, so that no
+    worker re-encodes its local labels: ``LGBMClassifier`` on a worker whose partitions miss a
+    class would number the classes differently from the others) with the focal objective,
+    ``num_class`` fixed from the global labels, and the init score (computed from the distributed
+    labels in one pass) given per partition; it is added back at predict time.
+
+    Metrics. LightGBM's Dask interface evaluates ``eval_set`` on each worker's own shard and
+    returns the shard of one worker, and early stopping on such local metrics desynchronises the
+    workers (known LightGBM issues). So ``eval_set`` is not handed to LightGBM: after training,
+    ``evals_result_[name]["focal_loss"]`` is computed for every iteration by a map-reduce over the
+    partitions (the weighted mean over all rows), and :meth:`focal_loss` gives the value for any
+    data. Early stopping is not supported (``ValueError``).
+    """
+
+    _parameter_constraints = dict(_FOCAL_CONSTRAINTS)
+    _objective_names = ("objective", "objective_type", "app", "application", "loss")
+
+    def __init__(
+        self,
+        *,
+        gamma=2.0,
+        alpha=None,
+        hessian="positive",
+        loss_scale=1.0,
+        probability="posterior",
+        **kwargs,
+    ):
+        _reject_objective(self, kwargs)
+        super().__init__(**kwargs)
+        self.gamma = gamma
+        self.alpha = alpha
+        self.hessian = hessian
+        self.loss_scale = loss_scale
+        self.probability = probability
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep)
+        params.pop("objective", None)
+        return params
+
+    def set_params(self, **params):
+        _reject_objective(self, params)
+        return super().set_params(**params)
+
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        eval_set=None,
+        eval_names=None,
+        eval_sample_weight=None,
+        callbacks=None,
+    ):
+        """Fit on Dask collections. ``eval_set`` is evaluated after training (see the class
+        notes); ``eval_names`` default to ``valid_0``, ``valid_1``, ... ``callbacks`` run on
+        every worker (early stopping excepted)."""
+        self._validate_params()
+        params = self.get_params(deep=False)
+        client = _client(params.pop("client", None))
+        stopping = [f"{n}={params[n]!r}" for n in _LGBM_EARLY_STOPPING if params.get(n) not in (None, 0)]
+        if any(isinstance(cb, lightgbm.callback._EarlyStoppingCallback) for cb in callbacks or ()):
+            stopping.append("callbacks=[lightgbm.early_stopping(...)]")
+        if stopping:
+            raise ValueError(
+                f"{type(self).__name__} does not support early stopping ({stopping[0]}): "
+                "LightGBM's Dask training evaluates metrics on each worker's shard, so workers "
+                "would stop at different rounds"
+            )
+        if params.get("is_unbalance"):
+            raise ValueError(
+                "is_unbalance is not used by FocalDaskLGBMClassifier; use alpha='balanced' "
+                "(inside the focal loss) or class_weight='balanced' (sample weights)"
+            )
+        classes, counts, totals = self._summarise(y, sample_weight, client)
+        K = classes.shape[0]
+        y_codes = self._encode(y, classes, dtype=np.float64)
+        factors = np.ones(K)
+        spw = params.get("scale_pos_weight")
+        if spw is not None and spw != 1.0:
+            if K != 2:
+                raise ValueError(
+                    "scale_pos_weight is defined for binary problems only; y has "
+                    f"{K} classes (use alpha for per-class weights)"
+                )
+            if isinstance(spw, bool) or not isinstance(spw, numbers.Real) or not spw > 0:
+                raise ValueError(f"scale_pos_weight must be a number > 0, got {spw!r}")
+            factors[1] *= float(spw)
+        if self.class_weight is not None:
+            factors *= self._class_weight_factors(classes, counts)
+        weights = self._scaled_weights(
+            sample_weight, y_codes.astype(np.int64), None if np.all(factors == 1.0) else factors
+        )
+        setup = _FocalSetup(self, np.arange(K), classes, totals * factors)
+        init_rows = init_score_rows_like(setup.loss, y_codes, setup.init)
+
+        for name in FOCAL_PARAMS + ("scale_pos_weight", "class_weight", "is_unbalance"):
+            params.pop(name, None)
+        quiet_n_jobs = params.get("n_jobs") is None  # LightGBM sets threads per worker itself
+        for name in ("metric", "metrics", "metric_types", "num_class", "num_classes"):
+            params.pop(name, None)
+        engine_params = {**params, "objective": setup.objective, "metric": "None"}
+        if K > 2:
+            engine_params["num_class"] = K
+        engine = DaskLGBMRegressor(client=client, **engine_params)
+
+        def train():
+            with warnings.catch_warnings():
+                if quiet_n_jobs:  # DaskLGBMRegressor warns about its own default n_jobs=None
+                    warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored")
+                return engine.fit(
+                    X, y_codes, sample_weight=weights, init_score=init_rows, callbacks=callbacks
+                )
+
+        self._run_on_cluster(client, train)
+        self._Booster = engine.booster_
+        self._n_features = engine._n_features
+        self._n_features_in = engine._n_features_in
+        self._best_iteration = -1
+        self._best_score = {}
+        self._classes = classes
+        self._n_classes = K
+        self._objective = setup.objective
+        self.fitted_ = True
+        self.init_score_ = setup.init
+        setup.store(self)
+        self._evals_result = self._evaluate(client, eval_set, eval_names, eval_sample_weight)
+        return self
+
+    def _class_weight_factors(self, classes, counts):
+        """``class_weight`` as per-class multipliers (LightGBM's / scikit-learn's rules)."""
+        if isinstance(self.class_weight, str):  # "balanced": n / (K n_k), unweighted counts
+            return counts.sum() / (classes.shape[0] * counts)
+        if isinstance(self.class_weight, Mapping):
+            return np.array([float(self.class_weight.get(c, 1.0)) for c in classes.tolist()])
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {self.class_weight!r}")
+
+    def _evaluate(self, client, eval_set, eval_names, eval_sample_weight):
+        """Per-iteration weighted mean focal loss of each eval set over all its rows."""
+        if not eval_set:
+            return {}
+        if isinstance(eval_set, tuple):
+            eval_set = [eval_set]
+        names = list(eval_names) if eval_names else [f"valid_{i}" for i in range(len(eval_set))]
+        weights = list(eval_sample_weight) if eval_sample_weight else [None] * len(eval_set)
+        booster, loss, init = self._Booster, self.loss_, np.asarray(self.init_score_)
+        n_iter = booster.current_iteration()
+        result = {}
+        for name, (X_eval, y_eval), w in zip(names, eval_set, weights):
+            y_codes = self._encode(y_eval, self.classes_)
+            parts = _partitions(("eval y", "eval X", "eval sample_weight"), y_codes, X_eval, w)
+            curve = dask.delayed(_iteration_sums, pure=True)
+            sums = _compute([curve(booster, loss, init, n_iter, *p) for p in zip(*parts)], client)
+            total = np.sum(sums, axis=0)  # (n_iter, 2)
+            result[name] = {DEFAULT_METRIC_NAME: (total[:, 0] / total[:, 1]).tolist()}
+        return result
+
+    def decision_function(self, X, *, start_iteration=0, num_iteration=None):
+        """Margins including ``init_score_`` (Dask array (n,) binary, (n, K) multiclass)."""
+        check_is_fitted(self, "loss_")
+        self._check_fitted_features(X)
+        booster, init = self._Booster, np.asarray(self.init_score_)
+        K = self._n_classes
+
+        def margins(part):
+            if len(part) == 0:
+                return np.zeros((0, K)) if K > 2 else np.zeros(0)
+            raw = booster.predict(
+                part, raw_score=True, start_iteration=start_iteration, num_iteration=num_iteration
+            )
+            return np.asarray(raw, dtype=np.float64) + init
+
+        if isinstance(X, dd.DataFrame):
+            import pandas as pd
+
+            if K > 2:
+                meta = pd.DataFrame({k: pd.Series(dtype="f8") for k in range(K)})
+                frame = X.map_partitions(lambda p: pd.DataFrame(margins(p), index=p.index), meta=meta)
+            else:
+                frame = X.map_partitions(lambda p: pd.Series(margins(p), index=p.index), meta=(None, "f8"))
+            return frame.to_dask_array()
+        if not isinstance(X, da.Array):
+            raise TypeError(f"X must be a Dask array or DataFrame, got {type(X).__name__}")
+        if X.numblocks[1] != 1:
+            X = X.rechunk({1: -1})
+        if K > 2:
+            return X.map_blocks(margins, dtype=np.float64, chunks=(X.chunks[0], (K,)))
+        return X.map_blocks(margins, dtype=np.float64, drop_axis=1)
+
+    def _margin(self, X, **kwargs):
+        return self.decision_function(X, **kwargs)
+
+    def predict_proba(self, X, *, start_iteration=0, num_iteration=None):
+        """Class probabilities (Dask array (n, n_classes)), as ``FocalLGBMClassifier`` computes
+        them (see ``probability``)."""
+        kwargs = dict(start_iteration=start_iteration, num_iteration=num_iteration)
+        return self._proba(self.decision_function(X, **kwargs))
+
+    def predict(self, X, *, start_iteration=0, num_iteration=None):
+        """Class labels (Dask array): the class of largest margin, as ``FocalLGBMClassifier``."""
+        kwargs = dict(start_iteration=start_iteration, num_iteration=num_iteration)
+        return self._labels(self.decision_function(X, **kwargs))
+
+    def to_local(self):
+        raise NotImplementedError(
+            "to_local() would return a plain LGBMClassifier, which knows neither the focal init "
+            "score nor the probabilities; pickle this estimator or use booster_ with init_score_"
+        )
+
+
+def _iteration_sums(booster, loss, init, n_iter, y, X, w):
+    """(n_iter, 2): [sum(w * loss), sum(w)] of one partition after each boosting iteration."""
+    out = np.zeros((n_iter, 2))
+    if X.shape[0] == 0:
+        return out
+    raw = np.broadcast_to(init, (X.shape[0],) + np.shape(init)).astype(np.float64)
+    for i in range(n_iter):
+        raw = raw + booster.predict(X, raw_score=True, start_iteration=i, num_iteration=1)
+        out[i] = loss.loss_sums(_column(y), raw, None if w is None else _column(w))
+    return out
