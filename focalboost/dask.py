@@ -56,6 +56,7 @@ from .sklearn import (
     _proba_from_margin,
     _reject_continued_training,
     _reject_objective,
+    _store_focal_params,
 )
 
 #: seconds fit waits, after a training error, for the scheduler to report a lost worker
@@ -487,11 +488,7 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
     ):
         _reject_objective(self, kwargs)
         super().__init__(objective=None, **kwargs)
-        self.gamma = gamma
-        self.alpha = alpha
-        self.hessian = hessian
-        self.loss_scale = loss_scale
-        self.probability = probability
+        _store_focal_params(self, gamma, alpha, hessian, loss_scale, probability)
         self.min_split_loss = min_split_loss
 
     def get_params(self, deep=True):
@@ -665,11 +662,7 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
     ):
         _reject_objective(self, kwargs)
         super().__init__(**kwargs)
-        self.gamma = gamma
-        self.alpha = alpha
-        self.hessian = hessian
-        self.loss_scale = loss_scale
-        self.probability = probability
+        _store_focal_params(self, gamma, alpha, hessian, loss_scale, probability)
 
     def get_params(self, deep=True):
         params = super().get_params(deep)

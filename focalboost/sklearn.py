@@ -513,6 +513,18 @@ def _reject_continued_training(name, value, estimator):
         )
 
 
+def _store_focal_params(estimator, gamma, alpha, hessian, loss_scale, probability):
+    """The focal constructor parameters, stored as given (scikit-learn's rule for __init__).
+
+    (A mixin cannot carry get_params/set_params as well: XGBoost's get_params walks
+    ``__bases__[0]``, so the library class must stay the first base.)"""
+    estimator.gamma = gamma
+    estimator.alpha = alpha
+    estimator.hessian = hessian
+    estimator.loss_scale = loss_scale
+    estimator.probability = probability
+
+
 # --- XGBoost -------------------------------------------------------------------------------------
 class FocalXGBClassifier(XGBClassifier):
     __doc__ = f"""XGBoost classifier trained with the focal loss (drop-in for ``XGBClassifier``).
@@ -584,11 +596,7 @@ class FocalXGBClassifier(XGBClassifier):
     ):
         _reject_objective(self, kwargs)
         super().__init__(objective=None, **kwargs)
-        self.gamma = gamma
-        self.alpha = alpha
-        self.hessian = hessian
-        self.loss_scale = loss_scale
-        self.probability = probability
+        _store_focal_params(self, gamma, alpha, hessian, loss_scale, probability)
         self.min_split_loss = min_split_loss
 
     # --- parameters ------------------------------------------------------------------------------
@@ -876,11 +884,7 @@ class FocalLGBMClassifier(LGBMClassifier):
     ):
         _reject_objective(self, kwargs)
         super().__init__(**kwargs)
-        self.gamma = gamma
-        self.alpha = alpha
-        self.hessian = hessian
-        self.loss_scale = loss_scale
-        self.probability = probability
+        _store_focal_params(self, gamma, alpha, hessian, loss_scale, probability)
 
     # --- parameters ------------------------------------------------------------------------------
     def get_params(self, deep=True):
