@@ -12,6 +12,14 @@ Every model uses early stopping on the validation part, measured with its own tr
 (weighted log loss for ``weighted``, focal loss for ``focal``), then is scored on the untouched test
 part. Results go to the terminal (a table), to ``--output-dir`` (CSV, JSON, PNG figures).
 
+Focal models are reported twice: ``focal`` (the raw sigmoid/softmax) and ``focal posterior`` (the
+same margins with the focal/alpha distortion undone), with log loss, Brier score and expected
+calibration error (:func:`expected_calibration_error`) side by side, and one reliability panel per
+backend in ``calibration.png``.
+
+Several ``--target`` columns make a multi-label run: log loss and focal loss per backend
+(XGBoost: one multi-output model; LightGBM: one model per label), per-label and macro PR-AUC.
+
 Run ``focalboost compare --help`` for the options. Bad input ends with a one-line message on
 stderr and exit code 2.
 """
@@ -31,6 +39,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import clone
+from sklearn.multioutput import MultiOutputClassifier
 
 from . import __version__
 from .datasets import DEFAULT_DATASETS, MAX_CATEGORIES, DataError
@@ -156,19 +166,51 @@ def _lgb_eval_kwargs(X_valid, y_valid, weight):
     return kwargs
 
 
-def build_model(spec, settings, n_classes, y_train, focal_params=None):
-    """An unfitted estimator for ``spec`` (``focal_params``: gamma/alpha of a focal model)."""
-    common_xgb = dict(
-        n_estimators=settings.n_estimators,
-        learning_rate=settings.learning_rate,
-        max_depth=settings.max_depth,
-        tree_method="hist",
-        enable_categorical=True,
-        early_stopping_rounds=settings.early_stopping_rounds,
-        n_jobs=settings.threads(),
-        random_state=settings.seed,
-    )
-    common_lgb = dict(
+class EarlyStoppedMultiOutputClassifier(MultiOutputClassifier):
+    """``MultiOutputClassifier`` (one model per label) whose models stop early on their own label.
+
+    ``MultiOutputClassifier.fit`` passes the same fit arguments to every label's model, so it
+    cannot give label l its own validation labels ``Y_valid[:, l]``. This ``fit`` does: it fits a
+    clone of ``estimator`` (a LightGBM classifier) on each label column with ``eval_X``/``eval_y``
+    and the ``early_stopping`` callback. Everything else (``predict_proba``: a list of (n, 2)
+    arrays, ``predict``, ``classes_``) is ``MultiOutputClassifier``'s.
+    """
+
+    def fit(self, X, Y, *, X_valid, Y_valid, early_stopping_rounds):
+        import lightgbm as lgb
+
+        Y, Y_valid = np.asarray(Y), np.asarray(Y_valid)
+        self.estimators_ = []
+        for j in range(Y.shape[1]):
+            model = clone(self.estimator)
+            callbacks = [lgb.early_stopping(early_stopping_rounds, verbose=False)]
+            kwargs = _lgb_eval_kwargs(X_valid, Y_valid[:, j], None)
+            with warnings.catch_warnings():
+                warnings.filterwarnings(
+                    "ignore", message=".*eval_set.*deprecated", category=Warning
+                )
+                model.fit(X, Y[:, j], callbacks=callbacks, **kwargs)
+            self.estimators_.append(model)
+        for attr in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self.estimators_[0], attr):
+                setattr(self, attr, getattr(self.estimators_[0], attr))
+        self.classes_ = [model.classes_ for model in self.estimators_]
+        return self
+
+
+def _common_params(settings, backend):
+    if backend == "xgboost":
+        return dict(
+            n_estimators=settings.n_estimators,
+            learning_rate=settings.learning_rate,
+            max_depth=settings.max_depth,
+            tree_method="hist",
+            enable_categorical=True,
+            early_stopping_rounds=settings.early_stopping_rounds,
+            n_jobs=settings.threads(),
+            random_state=settings.seed,
+        )
+    return dict(
         n_estimators=settings.n_estimators,
         learning_rate=settings.learning_rate,
         num_leaves=settings.num_leaves,
@@ -176,6 +218,18 @@ def build_model(spec, settings, n_classes, y_train, focal_params=None):
         random_state=settings.seed,
         verbose=-1,
     )
+
+
+def build_model(spec, settings, n_classes, y_train, focal_params=None):
+    """An unfitted estimator for ``spec`` (``focal_params``: gamma/alpha of a focal model).
+
+    A 2-D ``y_train`` (multi-label indicator) gives the multi-label models: XGBoost's own
+    multi-output trees (``XGBClassifier`` / ``FocalXGBClassifier`` on the 2-D y), and for
+    LightGBM one model per label (:class:`EarlyStoppedMultiOutputClassifier` of ``LGBMClassifier``
+    / ``FocalLGBMClassifier``; alpha ``"balanced"`` is then computed per label).
+    """
+    multilabel = np.ndim(y_train) == 2
+    common = _common_params(settings, spec.backend)
     if spec.kind == "focal":
         from .sklearn import FocalLGBMClassifier, FocalXGBClassifier
 
@@ -183,21 +237,23 @@ def build_model(spec, settings, n_classes, y_train, focal_params=None):
         if isinstance(params.get("alpha"), tuple):  # per-class weights from --alpha 1:2:4
             params["alpha"] = list(params["alpha"])
         if spec.backend == "xgboost":
-            return FocalXGBClassifier(**params, **common_xgb)
-        return FocalLGBMClassifier(**params, **common_lgb)
+            return FocalXGBClassifier(**params, **common)
+        model = FocalLGBMClassifier(**params, **common)
+        return EarlyStoppedMultiOutputClassifier(model) if multilabel else model
     if spec.backend == "xgboost":
         import xgboost as xgb
 
-        extra = {"eval_metric": "logloss" if n_classes == 2 else "mlogloss"}
+        extra = {"eval_metric": "logloss" if multilabel or n_classes == 2 else "mlogloss"}
         if spec.kind == "weighted" and n_classes == 2:
             extra["scale_pos_weight"] = _scale_pos_weight(y_train)
-        return xgb.XGBClassifier(**common_xgb, **extra)
+        return xgb.XGBClassifier(**common, **extra)
     import lightgbm as lgb
 
     extra = {}
     if spec.kind == "weighted" and n_classes == 2:
         extra["scale_pos_weight"] = _scale_pos_weight(y_train)
-    return lgb.LGBMClassifier(**common_lgb, **extra)
+    model = lgb.LGBMClassifier(**common, **extra)
+    return EarlyStoppedMultiOutputClassifier(model) if multilabel else model
 
 
 def fit_model(spec, model, settings, n_classes, X_train, y_train, X_valid, y_valid):
@@ -205,8 +261,17 @@ def fit_model(spec, model, settings, n_classes, X_train, y_train, X_valid, y_val
 
     Class-weighted log loss is early-stopped on the weighted validation log loss, so that training
     and stopping optimise the same objective: ``scale_pos_weight`` is a training-only parameter,
-    hence the explicit validation weights.
+    hence the explicit validation weights. Multi-label LightGBM: each label's model stops on its
+    own validation column (:class:`EarlyStoppedMultiOutputClassifier`).
     """
+    if isinstance(model, EarlyStoppedMultiOutputClassifier):
+        return model.fit(
+            X_train,
+            y_train,
+            X_valid=X_valid,
+            Y_valid=y_valid,
+            early_stopping_rounds=settings.early_stopping_rounds,
+        )
     weight = valid_weight = None
     if spec.kind == "weighted":
         if n_classes == 2:
@@ -232,7 +297,11 @@ def fit_model(spec, model, settings, n_classes, X_train, y_train, X_valid, y_val
 
 
 def n_trees(model):
-    """Number of boosting rounds kept after early stopping."""
+    """Number of boosting rounds kept after early stopping (one model per label: their mean,
+    rounded)."""
+    if isinstance(model, MultiOutputClassifier):
+        counts = [n_trees(m) for m in model.estimators_]
+        return None if None in counts else int(round(float(np.mean(counts))))
     for attr in ("best_iteration_", "best_iteration"):
         try:
             value = getattr(model, attr)
@@ -241,6 +310,14 @@ def n_trees(model):
         if value is not None and value >= 0:
             return int(value) + (1 if attr == "best_iteration" else 0)
     return None
+
+
+def predicted_proba(model, X):
+    """``predict_proba``; for one model per label the (n, L) positive-class probabilities."""
+    proba = model.predict_proba(X)
+    if isinstance(model, MultiOutputClassifier):
+        return np.column_stack([np.asarray(p)[:, 1] for p in proba])
+    return proba
 
 
 def probability_outputs(spec, model, X):
@@ -256,23 +333,31 @@ def probability_outputs(spec, model, X):
       (``probability="posterior"``, :mod:`focalboost.posterior`; the estimators' default).
 
     The correction is monotone in the margin, so binary ranking metrics (PR-AUC, ROC-AUC, best F1)
-    are the same for both rows; log loss, Brier score and the F1 threshold are not.
+    are the same for both rows (multi-label: per label); log loss, Brier score, ECE and the F1
+    threshold are not.
     """
     if spec.kind != "focal":
-        return {"": model.predict_proba(X)}
-    chosen = model.get_params()["probability"]
+        return {"": predicted_proba(model, X)}
+    focal = model.estimators_ if isinstance(model, MultiOutputClassifier) else [model]
+    chosen = [m.get_params()["probability"] for m in focal]
     try:
         outputs = {}
         for suffix, mode in (("", "focal"), ("posterior", "posterior")):
-            model.set_params(probability=mode)
-            outputs[suffix] = model.predict_proba(X)
+            for m in focal:
+                m.set_params(probability=mode)
+            outputs[suffix] = predicted_proba(model, X)
     finally:
-        model.set_params(probability=chosen)
+        for m, mode in zip(focal, chosen):
+            m.set_params(probability=mode)
     return outputs
 
 
 # --- metrics --------------------------------------------------------------------------------------
 
+
+#: expected calibration error: bins of the predicted probability (see expected_calibration_error)
+ECE_BINS = 15
+ECE_STRATEGY = "quantile"
 
 BINARY_COLUMNS = [
     # key, header, format
@@ -281,6 +366,7 @@ BINARY_COLUMNS = [
     ("roc_auc", "ROC-AUC", "{:.3f}"),
     ("log_loss", "log loss", "{:.4f}"),
     ("brier", "Brier", "{:.4f}"),
+    ("ece", "ECE", "{:.4f}"),
     ("best_f1", "best F1", "{:.3f}"),
     ("best_f1_threshold", "F1 thr", "{:.3f}"),
     ("recall_at_90_precision", "R@P90", "{:.3f}"),
@@ -291,6 +377,17 @@ MULTICLASS_COLUMNS = [
     ("balanced_accuracy", "bal. acc.", "{:.3f}"),
     ("macro_f1", "macro F1", "{:.3f}"),
     ("log_loss", "log loss", "{:.4f}"),
+    ("brier", "Brier", "{:.4f}"),
+    ("ece", "ECE", "{:.4f}"),
+]
+#: multi-label: one "PR-AUC <label>" column per label comes first (see multilabel_columns)
+MULTILABEL_COLUMNS = [
+    ("macro_pr_auc", "macro PR-AUC", "{:.3f}"),
+    ("pr_auc_ci_halfwidth", "±95%", "{:.3f}"),
+    ("macro_roc_auc", "macro ROC-AUC", "{:.3f}"),
+    ("log_loss", "log loss", "{:.4f}"),
+    ("brier", "Brier", "{:.4f}"),
+    ("ece", "ECE", "{:.4f}"),
 ]
 COMMON_COLUMNS = [
     ("n_trees", "trees", "{}"),
@@ -300,8 +397,89 @@ COMMON_COLUMNS = [
 ]
 
 
+def multilabel_columns(labels):
+    """Table columns of a multi-label run: PR-AUC of each label, then the macro metrics."""
+    per_label = [(f"pr_auc[{label}]", f"PR-AUC {label}", "{:.3f}") for label in labels]
+    return per_label + MULTILABEL_COLUMNS
+
+
+def reliability_bins(conf, hit, n_bins=ECE_BINS, strategy=ECE_STRATEGY):
+    """Bins of a reliability diagram: mean prediction, observed rate and size of each bin.
+
+    ``conf`` are predicted probabilities, ``hit`` the 0/1 outcomes they predict.
+
+    * ``strategy="quantile"`` (equal-count bins): the rows sorted by ``conf`` are cut into
+      ``n_bins`` runs of (nearly) equal length; rows with the same ``conf`` stay together, in the
+      bin of the middle row of their run, so a bin never splits tied predictions (with many ties
+      there are fewer, larger bins).
+    * ``strategy="uniform"`` (equal-width bins): ``n_bins`` intervals of [0, 1],
+      ``[b / n_bins, (b + 1) / n_bins)``, the last one closed.
+
+    Empty bins are left out. Returns ``(mean_pred, frac, counts)``, arrays over the bins in
+    increasing order of ``conf``.
+    """
+    conf = np.asarray(conf, dtype=np.float64).ravel()
+    hit = np.asarray(hit, dtype=np.float64).ravel()
+    n_bins = int(n_bins)
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    if strategy == "quantile":
+        n = conf.shape[0]
+        order = np.argsort(conf, kind="stable")
+        values, first, inverse, sizes = np.unique(
+            conf[order], return_index=True, return_inverse=True, return_counts=True
+        )
+        middle = first + (sizes - 1) // 2  # sorted position of each tie group's middle row
+        bins = np.empty(n, dtype=np.int64)
+        bins[order] = (middle * n_bins // max(n, 1))[inverse.ravel()]
+    elif strategy == "uniform":
+        bins = np.clip((conf * n_bins).astype(np.int64), 0, n_bins - 1)
+    else:
+        raise ValueError(f"strategy must be 'quantile' or 'uniform', got {strategy!r}")
+    counts = np.bincount(bins, minlength=n_bins)
+    keep = counts > 0
+    mean_pred = np.bincount(bins, weights=conf, minlength=n_bins)[keep] / counts[keep]
+    frac = np.bincount(bins, weights=hit, minlength=n_bins)[keep] / counts[keep]
+    return mean_pred, frac, counts[keep]
+
+
+def expected_calibration_error(y_true, proba, n_bins=ECE_BINS, strategy=ECE_STRATEGY):
+    """Expected calibration error: sum over bins of (rows in bin / n) * |mean predicted - observed|.
+
+    The bins are those of :func:`reliability_bins`: by default 15 equal-count bins of the
+    predicted probability (tied predictions kept in one bin), which stay populated when most
+    predictions are small (rare positives; equal-width bins would put nearly every row in the
+    first bin). 0 is perfect; it is a biased (upward) estimate on few rows per bin.
+
+    * binary, ``y_true`` (n,) in {0, 1}: bins of P(class 1), observed = share of class 1;
+    * multiclass, ``y_true`` (n,) in 0..K-1 and ``proba`` (n, K): top-label (confidence) ECE, bins
+      of the largest probability, observed = share of rows whose arg-max class is right;
+    * multi-label, ``y_true`` (n, L) 0/1 and ``proba`` (n, L): the mean over labels of each
+      label's binary ECE.
+    """
+    y = np.asarray(y_true)
+    P = np.asarray(proba, dtype=np.float64)
+    if y.ndim == 2:  # multi-label
+        return float(
+            np.mean(
+                [
+                    expected_calibration_error(y[:, j], P[:, j], n_bins, strategy)
+                    for j in range(y.shape[1])
+                ]
+            )
+        )
+    if P.ndim == 1 or P.shape[1] == 2:
+        conf = P if P.ndim == 1 else P[:, 1]
+        hit = (y == 1).astype(np.float64)
+    else:
+        conf = P.max(axis=1)
+        hit = (P.argmax(axis=1) == y).astype(np.float64)
+    mean_pred, frac, counts = reliability_bins(conf, hit, n_bins, strategy)
+    return float(np.sum(counts * np.abs(mean_pred - frac)) / counts.sum())
+
+
 def binary_metrics(y_true, proba):
-    """PR-AUC, ROC-AUC, log loss, Brier, best F1 with its threshold, recall at 90 % precision."""
+    """PR-AUC, ROC-AUC, log loss, Brier, ECE, best F1 and its threshold, recall at 90% precision."""
     from sklearn.metrics import (
         average_precision_score,
         brier_score_loss,
@@ -324,6 +502,7 @@ def binary_metrics(y_true, proba):
         "roc_auc": float(roc_auc_score(y_true, p)),
         "log_loss": float(log_loss(y_true, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1])),
         "brier": float(brier_score_loss(y_true, p)),
+        "ece": expected_calibration_error(y_true, p),
         "best_f1": float(f1[best]),
         "best_f1_threshold": float(thresholds[best]),
         "recall_at_90_precision": float(recall[reachable].max()) if reachable.any() else 0.0,
@@ -331,7 +510,11 @@ def binary_metrics(y_true, proba):
 
 
 def multiclass_metrics(y_true, proba):
-    """Macro PR-AUC (one-vs-rest), balanced accuracy, macro F1, log loss."""
+    """Macro PR-AUC (one-vs-rest), balanced accuracy, macro F1, log loss, Brier, top-label ECE.
+
+    Brier is the multiclass Brier score: the mean over rows of sum_k (p_k - [y = k])^2 (0 is
+    perfect, 2 the worst).
+    """
     from sklearn.metrics import (
         average_precision_score,
         balanced_accuracy_score,
@@ -350,25 +533,66 @@ def multiclass_metrics(y_true, proba):
         "balanced_accuracy": float(balanced_accuracy_score(y_true, pred)),
         "macro_f1": float(f1_score(y_true, pred, average="macro")),
         "log_loss": float(log_loss(y_true, P, labels=np.arange(K))),
+        "brier": float(np.mean(np.sum((P - onehot) ** 2, axis=1))),
+        "ece": expected_calibration_error(y_true, P),
     }
+
+
+def multilabel_metrics(Y_true, proba, labels):
+    """Per-label and macro PR-AUC and ROC-AUC; log loss, Brier and ECE averaged over labels.
+
+    ``Y_true`` (n, L) 0/1, ``proba`` (n, L) positive-class probabilities. Per-label values are
+    keyed ``"pr_auc[<label>]"`` / ``"roc_auc[<label>]"``; macro = the unweighted mean over labels.
+    """
+    from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+
+    Y = np.asarray(Y_true)
+    P = np.clip(np.asarray(proba, dtype=np.float64), 1e-15, 1 - 1e-15)
+    out, pr, roc, ll, brier = {}, [], [], [], []
+    for j, label in enumerate(labels):
+        pr.append(float(average_precision_score(Y[:, j], P[:, j])))
+        roc.append(float(roc_auc_score(Y[:, j], P[:, j])))
+        ll.append(float(log_loss(Y[:, j], P[:, j], labels=[0, 1])))
+        brier.append(float(np.mean((P[:, j] - Y[:, j]) ** 2)))
+        out[f"pr_auc[{label}]"] = pr[-1]
+    for j, label in enumerate(labels):
+        out[f"roc_auc[{label}]"] = roc[j]
+    out.update(
+        macro_pr_auc=float(np.mean(pr)),
+        macro_roc_auc=float(np.mean(roc)),
+        log_loss=float(np.mean(ll)),
+        brier=float(np.mean(brier)),
+        ece=expected_calibration_error(Y, P),
+    )
+    return out
 
 
 def bootstrap_interval(y_true, probas, n_classes, n_boot, seed, level=0.95):
     """Percentile bootstrap interval of the (macro) PR-AUC of each model on the test set.
 
     The same resamples of the test rows serve every model. Returns {name: (low, high)}; a
-    resample missing a class is drawn again.
+    resample missing a class (multi-label: a label's positives or negatives) is drawn again.
     """
     rng = np.random.default_rng(seed)
+    y_true = np.asarray(y_true)
     n = len(y_true)
-    samples = []
-    while len(samples) < n_boot:
+    samples, tries = [], 0
+    while len(samples) < n_boot and tries < 100 * n_boot:
+        tries += 1
         idx = rng.integers(0, n, n)
-        if np.unique(y_true[idx]).shape[0] == n_classes:
+        if y_true.ndim == 2:
+            positives = y_true[idx].sum(axis=0)
+            complete = bool(np.all((positives > 0) & (positives < n)))
+        else:
+            complete = np.unique(y_true[idx]).shape[0] == n_classes
+        if complete:
             samples.append(idx)
     tail = (1 - level) / 2 * 100
     out = {}
     for name, proba in probas.items():
+        if not samples:  # a label too rare to be resampled: no interval
+            out[name] = (math.nan, math.nan)
+            continue
         scores = [
             selection_score(y_true[idx], np.asarray(proba)[idx], n_classes) for idx in samples
         ]
@@ -378,11 +602,14 @@ def bootstrap_interval(y_true, probas, n_classes, n_boot, seed, level=0.95):
 
 
 def selection_score(y_true, proba, n_classes):
-    """What the focal search maximises: average precision (macro one-vs-rest for multiclass)."""
+    """What the focal search maximises: average precision (macro one-vs-rest for multiclass,
+    macro over labels for a multi-label ``y_true`` (n, L))."""
     from sklearn.metrics import average_precision_score
     from sklearn.preprocessing import label_binarize
 
     P = np.asarray(proba, dtype=np.float64)
+    if np.ndim(y_true) == 2:
+        return float(average_precision_score(y_true, P, average="macro"))
     if n_classes == 2:
         return float(average_precision_score(y_true, P[:, 1] if P.ndim == 2 else P))
     onehot = label_binarize(y_true, classes=np.arange(n_classes))
@@ -408,11 +635,26 @@ class Comparison:
     def is_binary(self):
         return self.dataset.is_binary
 
+    @property
+    def is_multilabel(self):
+        return self.dataset.is_multilabel
+
+    def columns(self):
+        """The printed table's columns: (key, header, format), the metrics then the common ones."""
+        if self.is_multilabel:
+            metrics = multilabel_columns(self.dataset.labels)
+        else:
+            metrics = BINARY_COLUMNS if self.is_binary else MULTICLASS_COLUMNS
+        return metrics + COMMON_COLUMNS
+
     def table(self):
         """The results as a pandas DataFrame (one row per model output)."""
         import pandas as pd
 
-        keys = [k for k, _, _ in (BINARY_COLUMNS if self.is_binary else MULTICLASS_COLUMNS)]
+        columns = self.columns()
+        keys = [k for k, _, _ in columns[: len(columns) - len(COMMON_COLUMNS)]]
+        if self.is_multilabel:  # the per-label ROC-AUC is in the CSV, not in the printed table
+            keys += [f"roc_auc[{label}]" for label in self.dataset.labels]
         key = "pr_auc" if self.is_binary else "macro_pr_auc"
         keys += [f"{key}_ci_low", f"{key}_ci_high"]
         keys += [k for k, _, _ in COMMON_COLUMNS] + ["search_seconds", "cv_score"]
@@ -457,9 +699,25 @@ def _alpha_label(alpha):
 
 
 def check_class_sizes(dataset, settings):
-    """Every class needs enough rows for the stratified test, validation and CV splits."""
+    """Every class needs enough rows for the stratified test, validation and CV splits
+    (multi-label: every label needs that many rows with it and without it)."""
     train_share = (1 - settings.test_size) * (1 - settings.valid_size)
     need = max(10, math.ceil((settings.cv_folds + 1) / train_share) + 2)
+    if dataset.is_multilabel:
+        n = len(dataset.Y)
+        small = [
+            (label, int(c), int(n - c))
+            for label, c in zip(dataset.labels, dataset.label_counts)
+            if min(c, n - c) < need
+        ]
+        if small:
+            shown = ", ".join(f"{label!r}: {p} with, {q} without" for label, p, q in small)
+            raise CLIError(
+                f"label(s) with fewer than {need} rows on one side ({shown}); the comparison "
+                f"needs at least {need} rows with and {need} without each label for its test, "
+                f"validation and {settings.cv_folds}-fold splits"
+            )
+        return
     counts = dataset.class_counts
     small = [(dataset.classes[k], int(c)) for k, c in enumerate(counts) if c < need]
     if small:
@@ -469,6 +727,20 @@ def check_class_sizes(dataset, settings):
             f"comparison needs at least {need} rows per class for its stratified test, validation "
             f"and {settings.cv_folds}-fold splits"
         )
+
+
+def _check_label_splits(labels, parts):
+    """Multi-label: every label must have rows with it and without it in every part of a split
+    (the strata spread rare labels evenly, but co-occurring labels can still leave a gap)."""
+    for part, Y in parts.items():
+        positives = Y.sum(axis=0)
+        for label, p in zip(labels, positives):
+            if p == 0 or p == len(Y):
+                raise CLIError(
+                    f"label {label!r}: the {part} rows are all {'without' if p == 0 else 'with'} "
+                    "it; the label is too rare (or too common) for these splits: use more rows, "
+                    "fewer --cv-folds or another --seed"
+                )
 
 
 def _search_focal(spec, grid, folds, settings, K, X_train, y_train, X_valid, y_valid, bar):
@@ -496,7 +768,7 @@ def _search_focal(spec, grid, folds, settings, K, X_train, y_train, X_valid, y_v
                 X_valid,
                 y_valid,
             )
-            proba = model.predict_proba(X_train.iloc[score_rows])
+            proba = predicted_proba(model, X_train.iloc[score_rows])
             scores.append(selection_score(y_train[score_rows], proba, K))
             bar.update(1)
         table.append(
@@ -519,32 +791,68 @@ def run_comparison(dataset, settings):
     Rows are split once (stratified, ``settings.seed``) into train / validation / test. Every
     model is fitted on train and early-stopped on validation; the focal search runs K-fold CV
     inside train (early stopping on validation, too); only the final models see the test part.
+
+    Multi-label data (:class:`~focalboost.datasets.MultiLabelDataset`): the splits are stratified
+    on each row's rarest label (:func:`~focalboost.datasets.multilabel_strata`), the models are
+    log loss and focal loss per backend (no class-weighted model: XGBoost's multi-output trees
+    take one weight per row, not per label), and the alpha grid is the binary one, applied to
+    every label.
     """
     from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    from .datasets import multilabel_strata
 
     start = time.perf_counter()
     dataset = dataset.subsample(settings.max_rows, random_state=settings.seed)
     check_class_sizes(dataset, settings)
-    X, y, K = dataset.X, dataset.y, dataset.n_classes
+    multilabel = dataset.is_multilabel
+    X = dataset.X
+    if multilabel:
+        y, K = dataset.Y, None
+
+        def strata(Y, min_size=2):
+            return multilabel_strata(Y, min_size)
+
+    else:
+        y, K = dataset.y, dataset.n_classes
+
+        def strata(y, min_size=2):
+            return y
+
     idx_fit, idx_test = train_test_split(
-        np.arange(len(y)), test_size=settings.test_size, stratify=y, random_state=settings.seed
+        np.arange(len(y)),
+        test_size=settings.test_size,
+        stratify=strata(y),
+        random_state=settings.seed,
     )
     idx_train, idx_valid = train_test_split(
-        idx_fit, test_size=settings.valid_size, stratify=y[idx_fit], random_state=settings.seed
+        idx_fit,
+        test_size=settings.valid_size,
+        stratify=strata(y[idx_fit]),
+        random_state=settings.seed,
     )
     X_train, y_train = X.iloc[idx_train], y[idx_train]
     X_valid, y_valid = X.iloc[idx_valid], y[idx_valid]
     X_test, y_test = X.iloc[idx_test], y[idx_test]
 
     grid = [
-        {"gamma": float(g), "alpha": a} for g in settings.gammas for a in settings.alpha_grid(K)
+        {"gamma": float(g), "alpha": a}
+        for g in settings.gammas
+        for a in settings.alpha_grid(2 if multilabel else K)
     ]
     cv = StratifiedKFold(settings.cv_folds, shuffle=True, random_state=settings.seed)
-    folds = list(cv.split(X_train, y_train))
+    folds = list(cv.split(X_train, strata(y_train, settings.cv_folds)))
+    if multilabel:
+        parts = {"training": y_train, "validation": y_valid, "test": y_test}
+        for k, (fit_rows, score_rows) in enumerate(folds):
+            parts[f"CV fold {k + 1} training"] = y_train[fit_rows]
+            parts[f"CV fold {k + 1} held-out"] = y_train[score_rows]
+        _check_label_splits(dataset.labels, parts)
+    kinds = ("logloss", "focal") if multilabel else ("logloss", "weighted", "focal")
     specs = [
         ModelSpec(backend, kind, searched=kind == "focal")
         for backend in settings.backends
-        for kind in ("logloss", "weighted", "focal")
+        for kind in kinds
     ]
     total = sum(1 + (len(grid) * len(folds) if s.searched else 0) for s in specs)
     result = Comparison(dataset=dataset, settings=settings, y_test=y_test)
@@ -573,9 +881,12 @@ def run_comparison(dataset, settings):
             bar.update(1)
             for suffix, proba in probability_outputs(spec, model, X_test).items():
                 name = spec.name if not suffix else f"{spec.name} {suffix}"
-                metrics = (
-                    binary_metrics(y_test, proba) if K == 2 else multiclass_metrics(y_test, proba)
-                )
+                if multilabel:
+                    metrics = multilabel_metrics(y_test, proba, dataset.labels)
+                elif K == 2:
+                    metrics = binary_metrics(y_test, proba)
+                else:
+                    metrics = multiclass_metrics(y_test, proba)
                 row = {
                     "name": name,
                     "backend": spec.backend,
@@ -590,6 +901,8 @@ def run_comparison(dataset, settings):
                     "cv_score": cv_score,
                     "search": search,
                 }
+                if isinstance(model, MultiOutputClassifier):
+                    row["n_trees_per_label"] = [n_trees(m) for m in model.estimators_]
                 if spec.kind == "weighted":
                     row["class_weighting"] = (
                         f"scale_pos_weight={_scale_pos_weight(y_train):.3g}"
@@ -616,7 +929,7 @@ def run_comparison(dataset, settings):
 
 def format_table(result):
     """The results as a fixed-width text table."""
-    columns = (BINARY_COLUMNS if result.is_binary else MULTICLASS_COLUMNS) + COMMON_COLUMNS
+    columns = result.columns()
     header = ["model"] + [h for _, h, _ in columns]
     lines = []
     for row in result.rows:
@@ -687,11 +1000,36 @@ def _jsonable(value):
     return value
 
 
+def _dataset_doc(ds):
+    common = {
+        "name": ds.name,
+        "description": ds.description,
+        "features": list(map(str, ds.X.columns)),
+        "categorical": ds.categorical,
+        "dropped": ds.dropped,
+    }
+    if ds.is_multilabel:
+        return {
+            **common,
+            "targets": list(ds.labels),
+            "multilabel": True,
+            "positive_classes": [str(c) for c in ds.positive_classes],
+            "negative_classes": [str(c) for c in ds.negative_classes],
+            "label_counts": ds.label_counts.tolist(),
+            "rows": int(len(ds.Y)),
+        }
+    return {
+        **common,
+        "target": ds.target,
+        "classes": [str(c) for c in ds.classes],
+        "positive_class": None if ds.positive_class is None else str(ds.positive_class),
+        "class_counts": ds.class_counts.tolist(),
+    }
+
+
 def write_outputs(result, output_dir):
     """results.csv, results.json and the PNG figures; returns the written paths."""
     import matplotlib.pyplot as plt
-
-    from . import plot
 
     out = Path(output_dir)
     try:
@@ -706,25 +1044,30 @@ def write_outputs(result, output_dir):
     ds = result.dataset
     settings = result.settings
     doc = {
-        "dataset": {
-            "name": ds.name,
-            "description": ds.description,
-            "target": ds.target,
-            "classes": [str(c) for c in ds.classes],
-            "positive_class": None if ds.positive_class is None else str(ds.positive_class),
-            "class_counts": ds.class_counts.tolist(),
-            "features": list(map(str, ds.X.columns)),
-            "categorical": ds.categorical,
-            "dropped": ds.dropped,
-        },
+        "dataset": _dataset_doc(ds),
         "split": result.split,
+        "metrics": {
+            "ece": f"expected calibration error over {ECE_BINS} "
+            f"{'equal-count' if ECE_STRATEGY == 'quantile' else 'equal-width'} bins of the "
+            "predicted probability: sum of (rows in bin / n) * |mean predicted - observed rate|; "
+            + (
+                "the mean over labels of each label's ECE"
+                if ds.is_multilabel
+                else "of P(positive class)"
+                if ds.is_binary
+                else "top-label: bins of the largest probability, observed = accuracy of its class"
+            ),
+        },
         "settings": {
             k: (list(v) if isinstance(v, tuple) else v)
             for k, v in settings.__dict__.items()
             if k not in ("alphas",)
         }
         | {
-            "alphas": [_alpha_label(a) for a in settings.alpha_grid(ds.n_classes)],
+            "alphas": [
+                _alpha_label(a)
+                for a in settings.alpha_grid(2 if ds.is_multilabel else ds.n_classes)
+            ],
             "threads": settings.threads(),
         },
         "environment": environment(),
@@ -734,7 +1077,24 @@ def write_outputs(result, output_dir):
     paths["json"] = out / "results.json"
     paths["json"].write_text(json.dumps(_jsonable(doc), indent=2) + "\n")
 
-    styles = _styles(result.rows)
+    figures = _multilabel_figures(result) if ds.is_multilabel else _figures(result)
+    for name, fig in figures.items():
+        path = out / f"{name}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths[name] = path
+    return paths
+
+
+def _figures(result):
+    """Binary and multiclass: PR curves (all models in one panel per class), reliability curves
+    (one panel per backend, raw and corrected focal output side by side), focal derivatives."""
+    import matplotlib.pyplot as plt
+
+    from . import plot
+
+    ds = result.dataset
+    classes = [str(c) for c in ds.classes]
     # binary: the posterior correction is monotone, its PR curve would hide under the raw one
     pr_probas = {
         row["name"]: result.probas[row["name"]]
@@ -745,40 +1105,125 @@ def write_outputs(result, output_dir):
         "pr_curves": plot.plot_precision_recall(
             result.y_test,
             pr_probas,
-            classes=[str(c) for c in ds.classes],
-            styles=styles,
+            classes=classes,
+            styles=_styles(result.rows),
             title=f"{ds.name}: precision-recall on the test set ({len(result.y_test):,} rows)"
             if ds.is_binary
             else None,
         ),
-        "calibration": plot.plot_calibration(
-            result.y_test, result.probas, classes=[str(c) for c in ds.classes], styles=styles
-        ),
-        "focal_gradients": plot.plot_focal_derivatives(),
     }
+    backends = list(dict.fromkeys(row["backend"] for row in result.rows))
+    fig, axes = plt.subplots(
+        1, len(backends), figsize=(6.6 * len(backends), 6.4), layout="constrained", squeeze=False
+    )
+    styles = _styles(result.rows, by_backend=False)
+    for ax, backend in zip(axes.flat, backends):
+        names = [row["name"] for row in result.rows if row["backend"] == backend]
+        plot.plot_calibration(
+            result.y_test,
+            {name: result.probas[name] for name in names},
+            classes=classes,
+            n_bins=ECE_BINS,
+            strategy=ECE_STRATEGY,
+            styles=styles,
+            ax=ax,
+            title=backend,
+        )
+    what = f"P(y = {classes[1]!r})" if ds.is_binary else "top-label probability"
+    fig.suptitle(
+        f"{ds.name}: calibration on the test set ({len(result.y_test):,} rows), {what}, "
+        f"{ECE_BINS} equal-count bins\nfocal: the focal model's raw sigmoid/softmax (dashed, "
+        "open squares); focal posterior: the same model corrected (purple)"
+    )
+    figures["calibration"] = fig
+    figures["focal_gradients"] = plot.plot_focal_derivatives()
     if not ds.is_binary:  # the true class's entries of the softmax focal loss, K of this data
         figures["focal_gradients_multiclass"] = plot.plot_focal_derivatives(
             n_classes=ds.n_classes, label=0
         )
-    for name, fig in figures.items():
-        path = out / f"{name}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        paths[name] = path
-    return paths
+    return figures
 
 
-def _styles(rows):
+#: multi-label figures draw one panel per label up to this many labels
+MAX_LABEL_PANELS = 8
+
+
+def _multilabel_figures(result):
+    """Multi-label: per-label PR curves (one panel per label, every model; the corrected focal
+    output ranks as the raw one) and per-label reliability curves (a row of panels per
+    backend), for the first :data:`MAX_LABEL_PANELS` labels; the binary focal derivatives."""
+    import matplotlib.pyplot as plt
+
+    from . import plot
+
+    ds = result.dataset
+    labels = list(ds.labels)[:MAX_LABEL_PANELS]
+    more = "" if ds.n_labels <= MAX_LABEL_PANELS else f" (first {MAX_LABEL_PANELS} labels)"
+    Y = result.y_test
+    ncols = len(labels)
+
+    fig, axes = plt.subplots(
+        1, ncols, figsize=(5.6 * ncols, 5.4), layout="constrained", squeeze=False
+    )
+    styles = _styles(result.rows)
+    raw = [row["name"] for row in result.rows if row["output"] == "raw"]
+    for j, (ax, label) in enumerate(zip(axes.flat, labels)):
+        plot.plot_precision_recall(
+            Y[:, j],
+            {name: result.probas[name][:, j] for name in raw},
+            classes=["", label],
+            styles=styles,
+            ax=ax,
+            title=f"label {label!r}",
+        )
+    fig.suptitle(f"{ds.name}: precision-recall per label on the test set ({len(Y):,} rows){more}")
+    figures = {"pr_curves": fig}
+
+    backends = list(dict.fromkeys(row["backend"] for row in result.rows))
+    fig, axes = plt.subplots(
+        len(backends),
+        ncols,
+        figsize=(5.2 * ncols, 5.2 * len(backends)),
+        layout="constrained",
+        squeeze=False,
+    )
+    styles = _styles(result.rows, by_backend=False)
+    for r, backend in enumerate(backends):
+        names = [row["name"] for row in result.rows if row["backend"] == backend]
+        for j, label in enumerate(labels):
+            plot.plot_calibration(
+                Y[:, j],
+                {name: result.probas[name][:, j] for name in names},
+                classes=["", label],
+                n_bins=ECE_BINS,
+                strategy=ECE_STRATEGY,
+                styles=styles,
+                ax=axes[r, j],
+                title=f"{backend}, label {label!r}",
+            )
+    fig.suptitle(
+        f"{ds.name}: calibration per label on the test set ({len(Y):,} rows){more}, "
+        f"{ECE_BINS} equal-count bins\nfocal: the focal model's raw sigmoid (dashed, open "
+        "squares); focal posterior: the same model corrected (purple)"
+    )
+    figures["calibration"] = fig
+    figures["focal_gradients"] = plot.plot_focal_derivatives()  # each label is a binary focal loss
+    return figures
+
+
+def _styles(rows, by_backend=True):
+    """Line styles: colour by model kind; the backend by line style (``by_backend``, figures with
+    both backends in one panel), else the raw focal output dashed with open square markers."""
     colors = {"logloss": "tab:blue", "weighted": "tab:orange", "focal": "tab:green"}
     dashes = {"xgboost": "-", "lightgbm": "--"}
     styles = {}
     for row in rows:
-        style = {
-            "color": colors.get(row["kind"], "tab:grey"),
-            "ls": dashes.get(row["backend"], "-"),
-        }
-        if row.get("output") not in (None, "raw"):  # e.g. the posterior-corrected focal output
-            style["color"] = "tab:purple"
+        corrected = row.get("output") not in (None, "raw")  # the posterior-corrected focal output
+        style = {"color": "tab:purple" if corrected else colors.get(row["kind"], "tab:grey")}
+        if by_backend:
+            style["ls"] = dashes.get(row["backend"], "-")
+        elif row["kind"] == "focal" and not corrected:
+            style.update(ls="--", marker="s", mfc="white")
         styles[row["name"]] = style
     return styles
 
@@ -880,14 +1325,28 @@ def build_parser():
         description=(
             "Train built-in log loss, class-weighted log loss and focal loss (gamma/alpha "
             "chosen by cross-validation) with XGBoost and/or LightGBM on one split of a real "
-            "imbalanced data set; print a table and write CSV, JSON and PNG figures."
+            "imbalanced data set; print a table and write CSV, JSON and PNG figures. Focal "
+            "models appear twice: raw sigmoid/softmax ('focal') and corrected ('focal "
+            "posterior'), compared by log loss, Brier score and ECE (expected calibration "
+            f"error: {ECE_BINS} equal-count bins of the predicted probability, |mean predicted "
+            "- observed rate| weighted by bin size; multiclass: of the top-label probability). "
+            "Several --target columns: multi-label mode."
         ),
     )
     data = cmp.add_argument_group("data")
     data.add_argument(
         "--data", metavar="PATH", help="a CSV or Parquet file (default: a built-in data set)"
     )
-    data.add_argument("--target", metavar="COLUMN", help="the target column of --data")
+    data.add_argument(
+        "--target",
+        metavar="COLUMN[,COLUMN...]",
+        help="the target column of --data; several comma-separated columns make a multi-label "
+        "problem: each column binary (0/1, booleans or two values; positive: 1/True, else the "
+        "rarer value), reported per label and as macro PR-AUC. Multi-label models: XGBoost "
+        "log loss and focal loss on the 2-D target (multi-output trees); LightGBM one model per "
+        "label (MultiOutputClassifier), each early-stopped on its own validation label; the same "
+        "focal gamma/alpha search, alpha applied to every label; no class-weighted model",
+    )
     data.add_argument(
         "--dataset",
         default="nasscds",
@@ -901,7 +1360,8 @@ def build_parser():
     data.add_argument(
         "--positive-class",
         metavar="LABEL",
-        help="binary target: the label of class 1 (default: 1/True, else the rarer class)",
+        help="binary target: the label of class 1 (default: 1/True, else the rarer class); "
+        "not with several --target columns",
     )
     data.add_argument(
         "--max-categories",
@@ -1038,7 +1498,10 @@ def load_data(args):
             raise CLIError("--drop and --positive-class apply to --data files only")
         return datasets.load_dataset(args.dataset)
     if args.target is None:
-        raise CLIError(f"--data {args.data} needs --target COLUMN (the column to predict)")
+        raise CLIError(
+            f"--data {args.data} needs --target COLUMN (the column to predict; several "
+            "comma-separated binary columns for multi-label)"
+        )
     return datasets.load_file(
         args.data,
         args.target,
@@ -1049,6 +1512,14 @@ def load_data(args):
 
 
 def check_alphas(settings, dataset):
+    if dataset.is_multilabel:
+        for alpha in settings.alpha_grid(2):
+            if isinstance(alpha, tuple):
+                raise CLIError(
+                    f"--alpha {_alpha_label(alpha)}: with several target columns alpha is "
+                    "applied to every label: a number in (0, 1), 'none' or 'balanced'"
+                )
+        return
     for alpha in settings.alpha_grid(dataset.n_classes):
         if dataset.is_binary and isinstance(alpha, tuple):
             raise CLIError(
@@ -1077,7 +1548,8 @@ def compare(args, stdout=None):
     dataset = load_data(args)
     check_alphas(settings, dataset)
     print(dataset.summary(), file=stdout)
-    if settings.max_rows and settings.max_rows < len(dataset.y):
+    n_rows = len(dataset.Y) if dataset.is_multilabel else len(dataset.y)
+    if settings.max_rows and settings.max_rows < n_rows:
         print(
             f"using a stratified sample of {settings.max_rows:,} rows"
             + (" (--quick)" if settings.quick else ""),
@@ -1093,9 +1565,24 @@ def compare(args, stdout=None):
         file=stdout,
     )
     print(format_table(result), file=stdout)
-    if dataset.is_binary:
+    ece = f"ECE: expected calibration error ({ECE_BINS} equal-count bins"
+    if dataset.is_multilabel:
+        notes = (
+            "PR-AUC <label>: average precision of each label; macro: the mean over labels; ±95%: "
+            "half-width of a bootstrap 95% interval of the macro PR-AUC (test rows resampled);\n"
+            "log loss, Brier: means over labels; "
+            + ece
+            + ", mean over labels);\nfocal: gamma/alpha chosen by CV macro average precision, "
+            "alpha applied to each label ('balanced': per label); focal posterior: the same "
+            "model's probabilities with the focal/alpha distortion undone;\nxgboost: one model "
+            "with multi-output trees; lightgbm: one model per label, each early-stopped on its "
+            "own label (trees: their mean); no class-weighted models in multi-label mode"
+        )
+    elif dataset.is_binary:
         notes = (
             "±95%: half-width of a bootstrap 95% interval of the PR-AUC (test rows resampled);\n"
+            + ece
+            + " of P(positive));\n"
             "focal: gamma/alpha chosen by CV average precision; focal posterior: the same model's "
             "probabilities with the focal/alpha distortion undone;\nweighted: scale_pos_weight = "
             "n_negative / n_positive; F1 thr: probability threshold of the best F1; R@P90: recall "
@@ -1104,9 +1591,12 @@ def compare(args, stdout=None):
     else:
         notes = (
             "±95%: half-width of a bootstrap 95% interval of the macro PR-AUC (test rows "
-            "resampled);\nfocal: gamma/alpha chosen by CV macro average precision; focal "
-            "posterior: the same model's probabilities with the focal/alpha distortion undone;\n"
-            "weighted: balanced sample weights; trees: rounds kept by early stopping"
+            "resampled);\nBrier: mean of sum_k (p_k - [y = k])^2; "
+            + ece
+            + " of the top-label probability against its accuracy);\nfocal: gamma/alpha chosen "
+            "by CV macro average precision; focal posterior: the same model's probabilities with "
+            "the focal/alpha distortion undone;\nweighted: balanced sample weights; trees: rounds "
+            "kept by early stopping"
         )
     print("\n" + notes, file=stdout)
     print(f"wrote {', '.join(str(p) for p in paths.values())}", file=stdout)

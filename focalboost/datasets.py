@@ -10,7 +10,10 @@ default run needs no network:
 * ``"diamonds"`` (multiclass): ``ggplot2/diamonds``, 53,940 diamonds; the target is ``cut``, five
   skewed classes from Fair (3 %) to Ideal (40 %).
 
-Any CSV or Parquet file works too: :func:`load_file` (``--data path --target column``).
+Any CSV or Parquet file works too: :func:`load_file` (``--data path --target column``). Several
+target columns (``--target a,b,c``) make a multi-label problem (:class:`MultiLabelDataset`): every
+column must be binary (0/1, booleans or two labels; the positive value is chosen per column as for
+one binary target: 1/True, else the rarer value).
 
 Preprocessing (:func:`encode_features`): numeric columns are kept as they are (missing values
 stay NaN: both libraries learn a direction for them), booleans become 0/1, text columns of
@@ -34,6 +37,7 @@ import numpy as np
 __all__ = [
     "DataError",
     "Dataset",
+    "MultiLabelDataset",
     "DEFAULT_DATASETS",
     "load_dataset",
     "load_nasscds",
@@ -42,6 +46,8 @@ __all__ = [
     "read_table",
     "from_dataframe",
     "encode_features",
+    "multilabel_strata",
+    "split_targets",
 ]
 
 #: largest number of distinct values a text column may have to be encoded as a category
@@ -95,6 +101,8 @@ class Dataset:
     def is_binary(self):
         return self.n_classes == 2
 
+    is_multilabel = False
+
     @property
     def positive_class(self):
         """The label of class 1 for binary data, else None."""
@@ -135,6 +143,111 @@ class Dataset:
             dropped=self.dropped,
             categorical=self.categorical,
         )
+
+
+@dataclass
+class MultiLabelDataset:
+    """Features and a 0/1 indicator matrix: one binary label per target column.
+
+    Attributes
+    ----------
+    name : str
+    X : pandas.DataFrame
+        Encoded features (the target columns are not among them).
+    Y : numpy.ndarray of int64, shape (n, L)
+        1 where the row has label l (the column's positive value).
+    labels : list of str
+        The target columns, in the order of ``Y``'s columns.
+    positive_classes : list
+        The value of each target column that became 1.
+    negative_classes : list
+        The other value of each target column.
+    description, dropped, categorical : as for :class:`Dataset`.
+    """
+
+    name: str
+    X: object
+    Y: np.ndarray
+    labels: list
+    positive_classes: list
+    negative_classes: list
+    description: str = ""
+    dropped: list = field(default_factory=list)
+    categorical: list = field(default_factory=list)
+
+    is_multilabel = True
+    is_binary = False
+
+    @property
+    def target(self):
+        return list(self.labels)
+
+    @property
+    def n_labels(self):
+        return len(self.labels)
+
+    @property
+    def label_counts(self):
+        """Rows with each label (positives per column)."""
+        return self.Y.sum(axis=0)
+
+    def summary(self):
+        """One line: name, rows, features, each label with its positive share."""
+        n = len(self.Y)
+        shares = ", ".join(
+            f"{label} {count / n:.1%}" + ("" if pos in (1, True) else f" (= {pos!r})")
+            for label, count, pos in zip(self.labels, self.label_counts, self.positive_classes)
+        )
+        return (
+            f"{self.name}: {n:,} rows, {self.X.shape[1]} features "
+            f"({len(self.categorical)} categorical), {self.n_labels} labels (multi-label): "
+            f"{shares}"
+        )
+
+    def subsample(self, n_rows, random_state=0):
+        """A random subset of ``n_rows`` rows, stratified by :func:`multilabel_strata`."""
+        if n_rows is None or n_rows >= len(self.Y):
+            return self
+        from sklearn.model_selection import train_test_split
+
+        idx, _ = train_test_split(
+            np.arange(len(self.Y)),
+            train_size=n_rows,
+            stratify=multilabel_strata(self.Y, min_size=2),
+            random_state=random_state,
+        )
+        idx = np.sort(idx)
+        return MultiLabelDataset(
+            name=self.name,
+            X=self.X.iloc[idx].reset_index(drop=True),
+            Y=self.Y[idx],
+            labels=self.labels,
+            positive_classes=self.positive_classes,
+            negative_classes=self.negative_classes,
+            description=self.description,
+            dropped=self.dropped,
+            categorical=self.categorical,
+        )
+
+
+def multilabel_strata(Y, min_size=2):
+    """One stratum per row of a 0/1 matrix, for stratified splits of multi-label data.
+
+    A row's stratum is its rarest label (the label with the fewest rows among those it has),
+    or "none" (L) if it has no label: every label's rare positives are then spread evenly over
+    the parts of a split, which plain random splits do not guarantee. Strata with fewer than
+    ``min_size`` rows are merged into the largest stratum.
+    """
+    Y = np.asarray(Y)
+    n, L = Y.shape
+    key = np.full(n, L, dtype=np.int64)
+    for j in np.argsort(Y.sum(axis=0), kind="stable")[::-1]:  # rarest last: it wins
+        key[Y[:, j] == 1] = j
+    counts = np.bincount(key, minlength=L + 1)
+    small = (counts > 0) & (counts < min_size)
+    if small.any():
+        key[small[key]] = int(np.argmax(counts))
+    return key
 
 
 # --- the default data sets ------------------------------------------------------------------------
@@ -241,8 +354,13 @@ def read_table(path):
 
 
 def load_file(path, target, *, drop=(), positive_class=None, max_categories=MAX_CATEGORIES):
-    """A user's CSV or Parquet file as a :class:`Dataset` (see :func:`from_dataframe`)."""
+    """A user's CSV or Parquet file as a :class:`Dataset` (see :func:`from_dataframe`).
+
+    ``target`` is a column name or a list of them; a text ``"a,b,c"`` that is not itself a column
+    name is the list ``["a", "b", "c"]``. Several columns give a :class:`MultiLabelDataset`.
+    """
     df = read_table(path)
+    target = split_targets(target, [str(c) for c in df.columns])
     return from_dataframe(
         df,
         target,
@@ -250,8 +368,21 @@ def load_file(path, target, *, drop=(), positive_class=None, max_categories=MAX_
         positive_class=positive_class,
         max_categories=max_categories,
         name=Path(path).name,
-        description=f"{path} (target {target!r})",
+        description=f"{path} (target {target[0] if len(target) == 1 else target!r})",
     )
+
+
+def split_targets(target, columns=()):
+    """The target column(s) as a list: ``"a,b"`` is ``["a", "b"]`` unless a column is named
+    ``"a,b"``; surrounding spaces are ignored."""
+    if isinstance(target, str):
+        if target in columns or "," not in target:
+            return [target]
+        parts = [t.strip() for t in target.split(",")]
+        if any(p == "" for p in parts):
+            raise DataError(f"--target {target!r}: expected comma-separated column names")
+        return parts
+    return [str(t) for t in target]
 
 
 # --- preprocessing --------------------------------------------------------------------------------
@@ -273,8 +404,9 @@ def from_dataframe(
     Parameters
     ----------
     df : pandas.DataFrame
-    target : str
-        The target column. Rows where it is missing are dropped.
+    target : str or list of str
+        The target column. Rows where it is missing are dropped. A list of several columns makes
+        a multi-label data set (:class:`MultiLabelDataset`; rows missing any label are dropped).
     drop : sequence of str
         Columns to leave out (identifiers, leaks, weights).
     positive_class : label, optional
@@ -290,6 +422,21 @@ def from_dataframe(
 
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    if not isinstance(target, str):
+        targets = [str(t) for t in target]
+        if len(targets) > 1:
+            if positive_class is not None or class_order is not None:
+                raise DataError(
+                    "--positive-class is for one binary target; with several target columns the "
+                    "positive value of each is 1/True, else its rarer value"
+                )
+            return _multilabel_from_dataframe(
+                df, targets, drop=drop, max_categories=max_categories, name=name,
+                description=description,
+            )
+        if not targets:
+            raise DataError("no target column given")
+        target = targets[0]
     columns = [str(c) for c in df.columns]
     df = df.set_axis(columns, axis=1)
     if target not in df.columns:
@@ -323,6 +470,76 @@ def from_dataframe(
         y=y,
         classes=classes,
         target=target,
+        description=description,
+        dropped=list(drop),
+        categorical=categorical,
+    )
+
+
+def _multilabel_from_dataframe(df, targets, *, drop, max_categories, name, description):
+    import pandas as pd
+
+    columns = [str(c) for c in df.columns]
+    df = df.set_axis(columns, axis=1)
+    repeated = sorted({t for t in targets if targets.count(t) > 1})
+    if repeated:
+        raise DataError(f"target column(s) {repeated} given more than once")
+    missing = [t for t in targets if t not in df.columns]
+    if missing:
+        raise DataError(
+            f"target column(s) {missing} not found; the columns are: {_list_columns(columns)}"
+        )
+    drop = [str(c) for c in drop]
+    unknown = [c for c in drop if c not in df.columns]
+    if unknown:
+        raise DataError(
+            f"column(s) to drop not found: {unknown}; the columns are: {_list_columns(columns)}"
+        )
+    both = [t for t in targets if t in drop]
+    if both:
+        raise DataError(f"target column(s) {both} cannot also be dropped")
+
+    keep = df[targets].notna().all(axis=1).to_numpy()
+    if not keep.any():
+        raise DataError(f"no row has a value in every target column {targets}")
+    n_missing = int((~keep).sum())
+    df = df.loc[keep].reset_index(drop=True)
+
+    Y, positives, negatives = [], [], []
+    for t in targets:
+        present = pd.unique(df[t].to_numpy(dtype=object))
+        if len(present) != 2:
+            shown = ", ".join(repr(_plain(v)) for v in sorted(present, key=str)[:5])
+            if len(present) > 5:
+                shown += ", ..."
+            what = (
+                f"a single value {shown} in all {len(df):,} rows"
+                if len(present) == 1
+                else f"{len(present)} distinct values ({shown})"
+            )
+            raise DataError(
+                f"target column {t!r} has {what}; with several target columns every column must "
+                "be one binary label: 0/1, booleans or two values"
+            )
+        y, classes = _encode_target(df[t], t, None, None)
+        Y.append(y)
+        negatives.append(classes[0])
+        positives.append(classes[1])
+    X = encode_features(df.drop(columns=[*targets, *drop]), max_categories=max_categories)
+    if X.shape[1] == 0:
+        raise DataError(
+            f"no feature columns left after removing the targets {targets} and {drop}"
+        )
+    categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    if n_missing:
+        description += f" ({n_missing:,} rows with a missing label dropped)"
+    return MultiLabelDataset(
+        name=name,
+        X=X,
+        Y=np.column_stack(Y).astype(np.int64),
+        labels=list(targets),
+        positive_classes=positives,
+        negative_classes=negatives,
         description=description,
         dropped=list(drop),
         categorical=categorical,

@@ -5,7 +5,8 @@
   the margin where the exact hessian turns negative marked, and the gradient relative to log loss.
 * :func:`plot_precision_recall` — precision-recall curves of several models on one test set.
 * :func:`plot_calibration` — reliability curves (mean predicted probability against the observed
-  frequency in bins) of several models.
+  frequency in bins) of several models, each with its expected calibration error in the legend
+  (the bins and the ECE are those of :func:`focalboost.cli.expected_calibration_error`).
 
 Every function returns a :class:`matplotlib.figure.Figure` (created with ``pyplot`` unless you pass
 ``ax``), so it displays in a notebook and can be saved with ``fig.savefig(path)``. The functions
@@ -358,12 +359,13 @@ def plot_calibration(
     probas,
     *,
     classes=None,
-    n_bins=10,
+    n_bins=15,
     strategy="quantile",
     log_scale=None,
     styles=None,
     ax=None,
     title=None,
+    show_ece=True,
 ):
     """Reliability curves: mean predicted probability against observed frequency, per bin.
 
@@ -373,7 +375,14 @@ def plot_calibration(
     (default: when the positive rate is below 20 %) draws both axes logarithmically so the
     low-probability bins where most rows live are visible. A perfectly calibrated model lies on
     the diagonal; focal loss pushes probabilities towards 0.5 (under-confidence).
+
+    ``show_ece`` adds each model's expected calibration error over the drawn bins to its legend
+    entry: the mean vertical distance of its points from the diagonal, weighted by the rows in
+    each bin (:func:`focalboost.cli.expected_calibration_error`; with the defaults, 15
+    equal-count bins, it is the ECE column of ``focalboost compare``).
     """
+    from .cli import expected_calibration_error
+
     y, probas, classes, n_classes = _check_inputs(y_true, probas, classes)
     if strategy not in ("quantile", "uniform"):
         raise ValueError(f"strategy must be 'quantile' or 'uniform', got {strategy!r}")
@@ -395,9 +404,13 @@ def plot_calibration(
             conf, hit = p, (y == 1).astype(np.float64)
         else:
             conf, hit = p.max(axis=1), (p.argmax(axis=1) == y).astype(np.float64)
-        curves.append((name, i) + _reliability(conf, hit, n_bins, strategy))
+        label = name
+        if show_ece:
+            ece = expected_calibration_error(y, p, n_bins=n_bins, strategy=strategy)
+            label = f"{name}  (ECE {ece:.4f})"
+        curves.append((name, label, i) + _reliability(conf, hit, n_bins, strategy))
     if log_scale:
-        positive = [v for _, _, m, f in curves for v in np.concatenate([m, f]) if v > 0]
+        positive = [v for *_, m, f in curves for v in np.concatenate([m, f]) if v > 0]
         lo = max(min(positive) / 1.5, 1e-4) if positive else 1e-4
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -405,13 +418,13 @@ def plot_calibration(
     else:
         limits = (0.0, 1.0)
     zeros = False
-    for name, i, mean_pred, frac in curves:
-        style = _style(styles, name, i)
+    for name, label, i, mean_pred, frac in curves:
+        style = {"marker": "o", "ms": 4, **_style(styles, name, i)}
         if log_scale:
             # a bin without a single hit has no place on a log axis: a triangle on the bottom edge
             empty = frac <= 0
             zeros |= bool(empty.any())
-            ax.plot(mean_pred, np.where(empty, np.nan, frac), marker="o", ms=4, label=name, **style)
+            ax.plot(mean_pred, np.where(empty, np.nan, frac), label=label, **style)
             ax.plot(
                 mean_pred[empty],
                 np.full(empty.sum(), limits[0] * 1.12),
@@ -421,7 +434,7 @@ def plot_calibration(
                 clip_on=False,
             )
         else:
-            ax.plot(mean_pred, frac, marker="o", ms=4, label=name, **style)
+            ax.plot(mean_pred, frac, label=label, **style)
     ax.set_xlim(*limits)
     ax.set_ylim(*limits)
     ax.plot(limits, limits, color="grey", ls=":", lw=1, label="perfectly calibrated")
@@ -437,15 +450,9 @@ def plot_calibration(
 
 
 def _reliability(conf, hit, n_bins, strategy):
-    """Mean confidence and mean hit rate per non-empty bin."""
-    if strategy == "quantile":
-        edges = np.quantile(conf, np.linspace(0, 1, n_bins + 1))
-        edges = np.unique(edges)
-    else:
-        edges = np.linspace(0, 1, n_bins + 1)
-    idx = np.clip(np.searchsorted(edges[1:-1], conf, side="right"), 0, len(edges) - 2)
-    counts = np.bincount(idx, minlength=len(edges) - 1)
-    keep = counts > 0
-    mean_pred = np.bincount(idx, weights=conf, minlength=len(edges) - 1)[keep] / counts[keep]
-    frac = np.bincount(idx, weights=hit, minlength=len(edges) - 1)[keep] / counts[keep]
+    """Mean confidence and mean hit rate per non-empty bin (:func:`focalboost.cli.reliability_bins`,
+    the bins of the ECE)."""
+    from .cli import reliability_bins
+
+    mean_pred, frac, _ = reliability_bins(conf, hit, n_bins, strategy)
     return mean_pred, frac

@@ -72,6 +72,7 @@ def test_quick_default_run(quick_default):
         "ROC-AUC",
         "log loss",
         "Brier",
+        "ECE",
         "best F1",
         "F1 thr",
         "R@P90",
@@ -103,6 +104,10 @@ def test_quick_default_run(quick_default):
         raw["roc_auc"], post["roc_auc"]
     )
     assert (post["log_loss"] < raw["log_loss"]).all()
+    assert table["ece"].between(0, 1).all()
+    assert (post["ece"] < raw["ece"]).all()  # raw focal output: under-confident
+    # the calibration figure: one panel per backend, raw and corrected focal curves in each
+    assert doc["metrics"]["ece"].startswith("expected calibration error over 15 equal-count bins")
     search = next(m for m in doc["models"] if m["kind"] == "focal")["search"]
     assert len(search) == 4 and all(len(s["fold_scores"]) == 2 for s in search)
     assert doc["dataset"]["positive_class"] == "dead"
@@ -120,6 +125,33 @@ def test_metrics_are_scikit_learn_s():
     assert m["best_f1"] == pytest.approx(f1_score(y, p >= m["best_f1_threshold"]))
     perfect = cli.binary_metrics(y, y * 0.9 + 0.05)
     assert perfect["recall_at_90_precision"] == 1.0 and perfect["best_f1"] == 1.0
+
+
+def test_expected_calibration_error_by_hand():
+    ece = cli.expected_calibration_error
+    # equal-count bins {0.1, 0.2} and {0.3, 0.4}: |0.15 - 0| and |0.35 - 1|, 2 rows each
+    assert ece([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4], n_bins=2) == pytest.approx(0.4)
+    two_columns = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]])  # class 1: column 1
+    assert ece([0, 0, 1, 1], two_columns, n_bins=2) == pytest.approx(0.4)
+    # ties stay in one bin: four rows at 0.1 (1 positive), five at 0.8 (3 positive)
+    y, p = [0, 0, 0, 1, 1, 1, 1, 0, 0], [0.1] * 4 + [0.8] * 5
+    expected = (4 * abs(0.1 - 1 / 4) + 5 * abs(0.8 - 3 / 5)) / 9
+    assert ece(y, p, n_bins=2) == pytest.approx(expected)
+    assert ece(y, p, n_bins=15) == pytest.approx(expected)  # no more bins than distinct values
+    assert ece(y, p, n_bins=2, strategy="uniform") == pytest.approx(expected)
+    assert ece([0, 0, 0, 1], [0.25] * 4) == pytest.approx(0.0)  # calibrated
+    # multiclass: top-label probabilities 0.7 (right), 0.6 (wrong), 0.5 (right), 0.8 (right)
+    P = np.array([[0.7, 0.2, 0.1], [0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.1, 0.1, 0.8]])
+    y = [0, 1, 1, 2]
+    assert ece(y, P, n_bins=1) == pytest.approx(abs(0.65 - 0.75))
+    assert ece(y, P, n_bins=2) == pytest.approx((2 * abs(0.55 - 0.5) + 2 * abs(0.75 - 1)) / 4)
+    # multi-label: the mean of the labels' binary ECEs
+    Y = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    Pl = np.array([[0.1, 0.25], [0.2, 0.25], [0.3, 0.25], [0.4, 0.25]])
+    assert ece(Y, Pl, n_bins=2) == pytest.approx((0.4 + 0.25) / 2)
+    # a bin's weight is its share of rows: the row counts are reported with the bins
+    mean_pred, frac, counts = cli.reliability_bins(np.linspace(0, 1, 30), np.ones(30), n_bins=3)
+    assert counts.tolist() == [10, 10, 10] and frac.tolist() == [1, 1, 1]
 
 
 # --- a user's CSV (through python -m focalboost, as a user runs it) -------------------------------
@@ -204,7 +236,7 @@ def test_quick_multiclass_csv(tmp_path, capsys):
     assert code == 0, err
     assert err == ""  # --no-progress
     header, rows = _table_rows(out)
-    for column in ("macro PR-AUC", "bal. acc.", "macro F1", "log loss"):
+    for column in ("macro PR-AUC", "bal. acc.", "macro F1", "log loss", "Brier", "ECE"):
         assert column in header
     assert "PR-AUC  ROC-AUC" not in header
     table, doc = _check_files(tmp_path / "out", 4)
@@ -214,10 +246,97 @@ def test_quick_multiclass_csv(tmp_path, capsys):
         "xgboost focal",
         "xgboost focal posterior",
     ]
-    assert table[["macro_pr_auc", "balanced_accuracy", "macro_f1", "log_loss"]].notna().all().all()
+    metrics = ["macro_pr_auc", "balanced_accuracy", "macro_f1", "log_loss", "brier", "ece"]
+    assert table[metrics].notna().all().all()
     assert (tmp_path / "out" / "focal_gradients_multiclass.png").read_bytes().startswith(PNG_MAGIC)
     assert doc["dataset"]["classes"] == ["high", "low", "mid"]
     assert {s["alpha"] for s in doc["models"][2]["search"]} == {"none", "1:2:1"}
+
+
+# --- several target columns: multi-label ----------------------------------------------------------
+def _multilabel_frame(n=900, seed=2):
+    """Three labels of different kinds: 0/1 ints, 'yes'/'no' text, booleans."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    colour = rng.choice(["red", "green", "blue"], n)
+
+    def draw(score):
+        return rng.random(n) < 1 / (1 + np.exp(-score))
+
+    return pd.DataFrame(
+        {
+            "x1": x1,
+            "x2": x2,
+            "colour": colour,
+            "id": np.arange(n),
+            "a": draw(2 * x1 - 2.5).astype(int),
+            "b": np.where(draw(x2 + (colour == "red") - 2), "yes", "no"),
+            "c": draw(1.5 * x1 + x2 - 3),
+        }
+    )
+
+
+def test_quick_multilabel_csv(tmp_path, capsys):
+    path = tmp_path / "labels.csv"
+    frame = _multilabel_frame()
+    frame.to_csv(path, index=False)
+    outdir = tmp_path / "out"
+    code, out, err = _run(
+        capsys,
+        "--quick",
+        "--data",
+        str(path),
+        "--target",
+        "a,b,c",
+        "--drop",
+        "id",
+        "--output-dir",
+        str(outdir),
+        "--no-progress",
+    )
+    assert code == 0, err
+    assert "labels.csv: 900 rows, 3 features (1 categorical), 3 labels (multi-label): a " in out
+    header, rows = _table_rows(out)
+    columns = ["PR-AUC a", "PR-AUC b", "PR-AUC c", "macro PR-AUC", "macro ROC-AUC"]
+    for column in columns + ["±95%", "log loss", "Brier", "ECE", "trees", "gamma", "alpha"]:
+        assert column in header
+    assert header.index("PR-AUC c") < header.index("macro PR-AUC")
+    assert _names(rows) == [
+        f"{b} {k}" for b in ("xgboost", "lightgbm") for k in ("logloss", "focal", "focal posterior")
+    ]
+    table, doc = _check_files(outdir, 6)
+    per_label = table[["pr_auc[a]", "pr_auc[b]", "pr_auc[c]"]]
+    np.testing.assert_allclose(table["macro_pr_auc"], per_label.mean(axis=1))
+    rates = frame[["a"]].mean().item(), (frame["b"] == "yes").mean(), frame["c"].mean()
+    assert (per_label > np.array(rates) + 0.1).all().all()  # well above a random ranking
+    assert table[["roc_auc[a]", "roc_auc[b]", "roc_auc[c]"]].gt(0.6).all().all()
+    # the posterior correction is monotone per label: same ranking, better probabilities
+    raw = table[table["model"].str.endswith("focal")].reset_index(drop=True)
+    post = table[table["model"].str.endswith("focal posterior")].reset_index(drop=True)
+    np.testing.assert_allclose(raw[per_label.columns], post[per_label.columns])
+    assert (post["log_loss"] < raw["log_loss"]).all() and (post["ece"] < raw["ece"]).all()
+    assert doc["dataset"]["targets"] == ["a", "b", "c"]
+    assert doc["dataset"]["positive_classes"] == ["1", "yes", "True"]
+    models = {m["name"]: m for m in doc["models"]}
+    assert len(models["lightgbm logloss"]["n_trees_per_label"]) == 3  # one model per label
+    assert models["xgboost focal"]["gamma"] in (1.0, 2.0)
+    assert len(models["xgboost focal"]["search"]) == 4
+    assert "multi-output trees" in out and "one model per label" in out
+
+
+def test_multilabel_split_is_stratified_on_the_rarest_label():
+    from focalboost.datasets import from_dataframe
+
+    frame = _multilabel_frame(n=400, seed=3)
+    data = from_dataframe(frame.drop(columns="id"), ["a", "b", "c"], name="m")
+    rarest = int(np.argmin(data.label_counts))
+    settings = cli.Settings.quick_defaults(progress=False, bootstrap=0, backends=("xgboost",))
+    for seed in range(3):
+        result = cli.run_comparison(data, settings.__class__(**{**settings.__dict__, "seed": seed}))
+        assert result.y_test.shape == (100, 3)
+        share = result.y_test[:, rarest].sum() / 100
+        assert abs(share - data.Y[:, rarest].mean()) <= 0.01  # a random split: +-0.03 typical
+        assert (result.y_test.sum(axis=0) > 0).all()
 
 
 def _has_pyarrow():
@@ -263,6 +382,33 @@ def user_csv(tmp_path):
             ["--data", "{csv}", "--target", "label", "--drop", "nothere"],
             "column(s) to drop not found",
         ),
+        # several target columns (multi-label)
+        (
+            ["--data", "{ml_one}", "--target", "label,flag"],
+            "target column 'flag' has a single value 1 in all 200 rows; with several target "
+            "columns every column must be one binary label",
+        ),
+        (
+            ["--data", "{ml_three}", "--target", "label,flag"],
+            "target column 'flag' has 3 distinct values (0, 1, 2); with several target columns",
+        ),
+        (["--data", "{csv}", "--target", "label,x1"], "target column 'x1' has 200 distinct values"),
+        (
+            ["--data", "{csv}", "--target", "label,nothere,colour"],
+            "target column(s) ['nothere'] not found; the columns are: 'x1', 'x2'",
+        ),
+        (
+            ["--data", "{ml_rare}", "--target", "label,flag"],
+            "label(s) with fewer than 10 rows on one side ('flag': 3 with, 197 without)",
+        ),
+        (
+            ["--data", "{ml_one}", "--target", "label,colour", "--positive-class", "ok"],
+            "--positive-class is for one binary target",
+        ),
+        (
+            ["--data", "{ml_rare}", "--target", "label,flag", "--alpha", "1:2"],
+            "with several target columns alpha is applied to every label",
+        ),
     ],
 )
 def test_bad_input_message_and_exit_code(args, message, user_csv, tmp_path, capsys):
@@ -272,6 +418,9 @@ def test_bad_input_message_and_exit_code(args, message, user_csv, tmp_path, caps
         "one_class": lambda f: f.assign(label="ok"),
         "text_id": lambda f: f.assign(name=[f"person {i}" for i in range(len(f))]),
         "tiny_class": lambda f: f.assign(label=np.where(np.arange(len(f)) < 3, "fraud", "ok")),
+        "ml_one": lambda f: f.assign(flag=1),
+        "ml_three": lambda f: f.assign(flag=np.arange(len(f)) % 3),
+        "ml_rare": lambda f: f.assign(flag=(np.arange(len(f)) < 3).astype(int)),
     }.items():
         path = tmp_path / f"{name}.csv"
         change(frame).to_csv(path, index=False)

@@ -197,3 +197,95 @@ def test_file_errors(tmp_path):
     (tmp_path / "bad.parquet").write_text("not parquet")
     with pytest.raises(DataError, match="cannot read .* as Parquet|needs pyarrow"):
         read_table(tmp_path / "bad.parquet")
+
+
+# --- several target columns: multi-label ----------------------------------------------------------
+def _labels_frame(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    df = _frame(n, seed).drop(columns="label")
+    return df.assign(
+        ints=(rng.random(n) < 0.3).astype(int),  # 0/1: 1 is positive
+        words=np.where(rng.random(n) < 0.7, "common", "rare"),  # text: the rarer value
+        bools=rng.random(n) < 0.8,  # booleans: True, even if common
+    )
+
+
+def test_multilabel_positive_value_per_column():
+    df = _labels_frame()
+    data = from_dataframe(df, ["ints", "words", "bools"], name="m")
+    assert isinstance(data, datasets.MultiLabelDataset) and data.is_multilabel
+    assert data.labels == ["ints", "words", "bools"] and data.n_labels == 3
+    assert data.positive_classes == [1, "rare", True]
+    assert data.negative_classes == [0, "common", False]
+    expected = np.column_stack(
+        [df["ints"] == 1, df["words"] == "rare", df["bools"]]
+    ).astype(int)
+    assert np.array_equal(data.Y, expected)
+    for col in ("ints", "words", "bools", "label"):
+        assert col not in data.X.columns
+    assert "colour" in data.categorical
+    assert "3 labels (multi-label): ints " in data.summary() and "(= 'rare')" in data.summary()
+    assert np.array_equal(data.label_counts, expected.sum(axis=0))
+
+
+def test_multilabel_missing_rows_dropped_and_subsample():
+    df = _labels_frame(n=300)
+    df.loc[:4, "words"] = None
+    df.loc[3:7, "ints"] = np.nan  # rows 0-7 miss a label
+    data = from_dataframe(df, ["ints", "words"])
+    assert len(data.Y) == 292 and "8 rows with a missing label dropped" in data.description
+    small = data.subsample(150, random_state=0)
+    assert small.Y.shape == (150, 2) and small.X.shape[0] == 150
+    assert small.labels == data.labels and data.subsample(None) is data
+
+
+def test_multilabel_strata():
+    Y = np.array([[1, 1], [1, 0], [0, 0], [0, 1], [1, 1], [1, 0], [0, 0]])
+    # label 1 is the rarer (3 rows against 4): rows with it are stratum 1, else label 0, else 2
+    assert datasets.multilabel_strata(Y).tolist() == [1, 0, 2, 1, 1, 0, 2]
+    # strata below min_size join the largest one
+    assert datasets.multilabel_strata(Y, min_size=3).tolist() == [1, 1, 1, 1, 1, 1, 1]
+
+
+def test_split_targets():
+    assert datasets.split_targets("a, b,c") == ["a", "b", "c"]
+    assert datasets.split_targets("a") == ["a"]
+    assert datasets.split_targets("a,b", columns=["a,b", "x"]) == ["a,b"]  # a column's own name
+    assert datasets.split_targets(["a", "b"]) == ["a", "b"]
+    with pytest.raises(DataError, match="comma-separated"):
+        datasets.split_targets("a,,b")
+
+
+def test_load_file_with_several_targets(tmp_path):
+    _labels_frame().to_csv(tmp_path / "m.csv", index=False)
+    data = load_file(tmp_path / "m.csv", "ints,bools", drop=["flag"])
+    assert data.labels == ["ints", "bools"] and data.dropped == ["flag"]
+    assert load_file(tmp_path / "m.csv", "bools").positive_class is True  # one column: binary
+
+
+@pytest.mark.parametrize(
+    "change, targets, kwargs, message",
+    [
+        (lambda df: df.assign(ints=1), ["ints", "bools"], {}, r"'ints' has a single value 1"),
+        (
+            lambda df: df.assign(words=np.arange(len(df)) % 4),
+            ["ints", "words"],
+            {},
+            r"'words' has 4 distinct values \(0, 1, 2, 3\); with several target columns every "
+            r"column must be one binary label",
+        ),
+        (lambda df: df, ["ints", "ghost"], {}, r"target column\(s\) \['ghost'\] not found"),
+        (lambda df: df, ["ints", "ints"], {}, r"\['ints'\] given more than once"),
+        (lambda df: df, ["ints", "bools"], {"drop": ["bools"]}, r"cannot also be dropped"),
+        (lambda df: df, ["ints", "bools"], {"positive_class": 1}, r"for one binary target"),
+        (
+            lambda df: df.assign(ints=np.nan),
+            ["ints", "bools"],
+            {},
+            r"no row has a value in every target column",
+        ),
+    ],
+)
+def test_multilabel_errors(change, targets, kwargs, message):
+    with pytest.raises(DataError, match=message):
+        from_dataframe(change(_labels_frame()), targets, **kwargs)

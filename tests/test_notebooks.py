@@ -22,6 +22,7 @@ def test_there_are_notebooks():
         "01_quickstart.ipynb",
         "02_focal_loss_math.ipynb",
         "03_imbalanced_data.ipynb",
+        "04_probabilities.ipynb",
     ]
 
 
@@ -47,7 +48,8 @@ def test_kernel_runs_this_interpreter():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_executes(path, monkeypatch):
     monkeypatch.setenv("FOCALBOOST_NOTEBOOK_QUICK", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")  # figures are still captured as outputs by the kernel
+    # the inline backend renders every figure to a PNG output (Agg would skip plt.show entirely)
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(path, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell("import sys; print(sys.executable)"))
     client = NotebookClient(
@@ -62,3 +64,12 @@ def test_notebook_executes(path, monkeypatch):
         o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
     ]
     assert not errors
+    shows = sum("plt.show()" in c.source for c in nb.cells if c.cell_type == "code")
+    images = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "image/png" in o.get("data", {})
+    ]
+    assert len(images) >= shows  # every figure was drawn

@@ -174,3 +174,25 @@ def test_plot_calibration(binary_scores, tmp_path):
     assert np.max(np.abs(np.asarray(frac) - np.asarray(x))) < 0.12
     with pytest.raises(ValueError, match="strategy"):
         plot.plot_calibration(yy, {"calibrated": P}, strategy="kmeans")
+
+
+def test_calibration_legend_shows_the_ece_of_the_drawn_bins(binary_scores):
+    from focalboost.cli import expected_calibration_error, reliability_bins
+
+    y, probas = binary_scores
+    styles = {"noisy": {"color": "tab:green", "ls": "--", "marker": "s", "mfc": "white"}}
+    fig = plot.plot_calibration(y, probas, n_bins=12, styles=styles)
+    (ax,) = fig.axes
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    for name, p in probas.items():
+        p1 = np.asarray(p)[:, 1] if np.ndim(p) == 2 else p
+        ece = expected_calibration_error(y, p1, n_bins=12)
+        assert f"{name}  (ECE {ece:.4f})" in labels
+    # the drawn points are the bins of the ECE, and the style reaches the line
+    good = ax.get_lines()[0]
+    mean_pred, frac, _ = reliability_bins(probas["good"], y, 12)
+    np.testing.assert_allclose(good.get_xdata(), mean_pred)
+    noisy = next(line for line in ax.get_lines() if line.get_label().startswith("noisy"))
+    assert noisy.get_marker() == "s" and noisy.get_linestyle() == "--"
+    fig = plot.plot_calibration(y, probas, show_ece=False)
+    assert fig.axes[0].get_legend().get_texts()[0].get_text() == "good"
