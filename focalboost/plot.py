@@ -6,7 +6,7 @@
 * :func:`plot_precision_recall` — precision-recall curves of several models on one test set.
 * :func:`plot_calibration` — reliability curves (mean predicted probability against the observed
   frequency in bins) of several models, each with its expected calibration error in the legend
-  (the bins and the ECE are those of :func:`focalboost.cli.expected_calibration_error`).
+  (the bins and the ECE are those of :func:`focalboost.metrics.expected_calibration_error`).
 
 Every function returns a :class:`matplotlib.figure.Figure` (created with ``pyplot`` unless you pass
 ``ax``), so it displays in a notebook and can be saved with ``fig.savefig(path)``. The functions
@@ -378,10 +378,10 @@ def plot_calibration(
 
     ``show_ece`` adds each model's expected calibration error over the drawn bins to its legend
     entry: the mean vertical distance of its points from the diagonal, weighted by the rows in
-    each bin (:func:`focalboost.cli.expected_calibration_error`; with the defaults, 15
+    each bin (:func:`focalboost.metrics.expected_calibration_error`; with the defaults, 15
     equal-count bins, it is the ECE column of ``focalboost compare``).
     """
-    from .cli import expected_calibration_error
+    from .metrics import expected_calibration_error
 
     y, probas, classes, n_classes = _check_inputs(y_true, probas, classes)
     if strategy not in ("quantile", "uniform"):
@@ -450,9 +450,9 @@ def plot_calibration(
 
 
 def _reliability(conf, hit, n_bins, strategy):
-    """Mean confidence and mean hit rate per non-empty bin (:func:`focalboost.cli.reliability_bins`,
+    """Mean confidence and mean hit rate per non-empty bin (:func:`focalboost.metrics.reliability_bins`,
     the bins of the ECE)."""
-    from .cli import reliability_bins
+    from .metrics import reliability_bins
 
     mean_pred, frac, _ = reliability_bins(conf, hit, n_bins, strategy)
     return mean_pred, frac

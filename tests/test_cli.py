@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from focalboost import cli
+from focalboost import cli, metrics
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = ("pr_curves.png", "calibration.png", "focal_gradients.png")
@@ -120,15 +120,15 @@ def test_metrics_are_scikit_learn_s():
     rng = np.random.default_rng(0)
     y = (rng.random(500) < 0.1).astype(int)
     p = np.clip(0.1 + 0.4 * y + 0.2 * rng.normal(size=500), 0.001, 0.999)
-    m = cli.binary_metrics(y, p)
+    m = metrics.binary_metrics(y, p)
     assert m["pr_auc"] == pytest.approx(average_precision_score(y, p))
     assert m["best_f1"] == pytest.approx(f1_score(y, p >= m["best_f1_threshold"]))
-    perfect = cli.binary_metrics(y, y * 0.9 + 0.05)
+    perfect = metrics.binary_metrics(y, y * 0.9 + 0.05)
     assert perfect["recall_at_90_precision"] == 1.0 and perfect["best_f1"] == 1.0
 
 
 def test_expected_calibration_error_by_hand():
-    ece = cli.expected_calibration_error
+    ece = metrics.expected_calibration_error
     # equal-count bins {0.1, 0.2} and {0.3, 0.4}: |0.15 - 0| and |0.35 - 1|, 2 rows each
     assert ece([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4], n_bins=2) == pytest.approx(0.4)
     two_columns = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]])  # class 1: column 1
@@ -150,7 +150,7 @@ def test_expected_calibration_error_by_hand():
     Pl = np.array([[0.1, 0.25], [0.2, 0.25], [0.3, 0.25], [0.4, 0.25]])
     assert ece(Y, Pl, n_bins=2) == pytest.approx((0.4 + 0.25) / 2)
     # a bin's weight is its share of rows: the row counts are reported with the bins
-    mean_pred, frac, counts = cli.reliability_bins(np.linspace(0, 1, 30), np.ones(30), n_bins=3)
+    mean_pred, frac, counts = metrics.reliability_bins(np.linspace(0, 1, 30), np.ones(30), n_bins=3)
     assert counts.tolist() == [10, 10, 10] and frac.tolist() == [1, 1, 1]
 
 
@@ -210,10 +210,9 @@ def test_quick_csv_run_as_module(tmp_path):
     assert doc["dataset"]["categorical"] == ["colour"]
 
 
-def test_quick_multiclass_csv(tmp_path, capsys):
-    path = tmp_path / "three.parquet" if _has_pyarrow() else tmp_path / "three.csv"
-    frame = _user_frame(n=900, n_classes=3, seed=1)
-    frame.to_parquet(path) if path.suffix == ".parquet" else frame.to_csv(path, index=False)
+def test_quick_multiclass_parquet(tmp_path, capsys):
+    path = tmp_path / "three.parquet"  # pyarrow is a dev (and compare) dependency
+    _user_frame(n=900, n_classes=3, seed=1).to_parquet(path)
     code, out, err = _run(
         capsys,
         "--quick",
@@ -337,14 +336,6 @@ def test_multilabel_split_is_stratified_on_the_rarest_label():
         share = result.y_test[:, rarest].sum() / 100
         assert abs(share - data.Y[:, rarest].mean()) <= 0.01  # a random split: +-0.03 typical
         assert (result.y_test.sum(axis=0) > 0).all()
-
-
-def _has_pyarrow():
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 # --- bad input: a message, exit code 2, no traceback ----------------------------------------------

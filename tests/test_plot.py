@@ -177,7 +177,7 @@ def test_plot_calibration(binary_scores, tmp_path):
 
 
 def test_calibration_legend_shows_the_ece_of_the_drawn_bins(binary_scores):
-    from focalboost.cli import expected_calibration_error, reliability_bins
+    from focalboost.metrics import expected_calibration_error, reliability_bins
 
     y, probas = binary_scores
     styles = {"noisy": {"color": "tab:green", "ls": "--", "marker": "s", "mfc": "white"}}
