@@ -72,10 +72,26 @@ class _LossBase:
         return float(np.sum(self._apply_weight(w, per_row)[0])), float(np.sum(w) * per_row_size)
 
     def gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
-        """Gradient and hessian with respect to the margin, multiplied by ``sample_weight``."""
+        """Gradient and hessian with respect to the margin, multiplied by ``sample_weight``.
+
+        Closed-form focal losses compute them in one fused pass (:mod:`focalboost._kernels`); an
+        input the fast path does not take goes through :meth:`reference_gradient_hessian`, which
+        also raises the canonical error for invalid input.
+        """
+        fast = self._fast_gradient_hessian(y_true, raw_prediction, sample_weight)
+        if fast is not None:
+            return fast
+        return self.reference_gradient_hessian(y_true, raw_prediction, sample_weight)
+
+    def reference_gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
+        """:meth:`gradient_hessian` computed by the plain numpy formulas (the reference)."""
         y, raw, w = self._check(y_true, raw_prediction, sample_weight)
         grad, hess = self._gradient_hessian(y, raw)
         return self._apply_weight(w, grad, hess)
+
+    def _fast_gradient_hessian(self, y_true, raw_prediction, sample_weight):
+        """A fused implementation, or None where there is none (the default)."""
+        return None
 
     def _class_weight_totals(self, y_true, sample_weight):
         y = as_labels(y_true, self.n_classes, np.shape(y_true)[0])

@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit, logsumexp
 
+from . import _kernels
 from ._base import BinaryLossBase, MulticlassLossBase
 from ._validation import (
     DERIVATIVE_CHOICES,
@@ -115,6 +116,21 @@ class _FocalMixin:
             "derivatives": self.derivatives,
         }
 
+    def _fast_gradient_hessian(self, y_true, raw_prediction, sample_weight):
+        """The fused kernel for closed forms; None (the numpy path) for anything it rejects, so
+        that accepted variants still compute and invalid input gets the canonical message."""
+        if self.derivatives != "closed_form" or self._kernel is None:
+            return None
+        shape = np.shape(raw_prediction)  # the kernels infer K from the margins: check it here
+        if len(shape) != self._raw_ndim or (self._raw_ndim == 2 and shape[1] != self.n_classes):
+            return None
+        try:
+            return self._kernel(
+                y_true, raw_prediction, self.gamma, self.alpha, self.hessian == "exact", sample_weight
+            )
+        except (ValueError, TypeError):
+            return None
+
     def _finite_difference(self, derivatives, y, raw):
         grad, hess = derivatives(self._loss, y, raw)
         if self.hessian == "positive":
@@ -139,6 +155,8 @@ class BinaryFocalLoss(_FocalMixin, BinaryLossBase):
         Where gradient and hessian come from. Finite differences exist to check the closed forms.
     """
 
+    _kernel = staticmethod(_kernels.binary_gradient_hessian)
+
     def __init__(self, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"):
         self._init_focal(gamma, hessian, derivatives)
         self.alpha = check_binary_alpha(alpha)
@@ -154,6 +172,15 @@ class BinaryFocalLoss(_FocalMixin, BinaryLossBase):
         loss = signed_focal_terms(u, self.gamma, exact_hessian=True)[0]
         a = self._alpha_t(y)
         return loss if a is None else a * loss
+
+    def init_score(self, y_true, sample_weight=None):
+        """The best constant margin: the focal optimum for the (weighted) class-1 prior.
+
+        A constant prediction is the population optimum for the posterior eta = prior, so this is
+        :meth:`optimal_margin` of the prior (a safeguarded Newton solve to machine precision).
+        """
+        totals = self._class_weight_totals(y_true, sample_weight)
+        return float(self.optimal_margin(np.array([totals / totals.sum()]))[0])
 
     def posterior(self, raw_prediction):
         """Class-posterior estimate, shape (n, 2), from margins: ``predict_proba`` with the focal
@@ -191,6 +218,8 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
     derivatives : {"closed_form", "finite_difference"}, default "closed_form"
     """
 
+    _kernel = staticmethod(_kernels.multiclass_gradient_hessian)
+
     def __init__(
         self, n_classes, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"
     ):
@@ -210,6 +239,21 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
         u = raw[rows, y] - lse_o
         log_s = others - lse_o[:, None]  # -inf at the true class
         return rows, u, log_s
+
+    def init_score(self, y_true, sample_weight=None):
+        """The best constant margins (K,), centred: the focal optimum for the class prior.
+
+        A constant prediction is the population optimum for the posterior eta = prior, so this is
+        :meth:`optimal_margin` of the prior (Newton's method on the stationarity equations).
+        """
+        totals = self._class_weight_totals(y_true, sample_weight)
+        if np.any(totals == 0):
+            missing = np.flatnonzero(totals == 0).tolist()
+            raise ValueError(
+                f"y_true has no (positively weighted) rows of class(es) {missing}: the best "
+                "constant margin for them is -infinity"
+            )
+        return self.optimal_margin((totals / totals.sum())[None, :])[0]
 
     def posterior(self, raw_prediction):
         """Class-posterior estimate, shape (n, K), from margins: ``predict_proba`` with the focal
@@ -283,6 +327,7 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
     """
 
     _raw_ndim = 2
+    _kernel = None  # per-label alpha over (n, L): the numpy formulas (elementwise, vectorised)
 
     def __init__(self, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"):
         self._init_focal(gamma, hessian, derivatives)

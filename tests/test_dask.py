@@ -14,7 +14,7 @@ import threading
 import numpy as np
 import pytest
 
-pytest.importorskip("distributed")
+import distributed  # noqa: F401  (a dev dependency: fail, never skip)
 import cloudpickle  # noqa: E402  (a dependency of distributed)
 import dask.array as da  # noqa: E402
 import dask.dataframe as dd  # noqa: E402

@@ -174,7 +174,7 @@ def test_read_csv_tsv_and_semicolon(tmp_path):
 
 
 def test_read_parquet(tmp_path):
-    pytest.importorskip("pyarrow")
+    import pyarrow  # noqa: F401  (a dev dependency)
     df = _frame()
     df["colour"] = df["colour"].astype("category")
     df.to_parquet(tmp_path / "d.parquet")

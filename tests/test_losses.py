@@ -353,9 +353,13 @@ def test_multiclass_positive_hessian_bounds_exact():
 def test_signed_terms_is_the_single_source_of_the_binary_formulas():
     u = np.linspace(-5, 5, 11)
     loss, grad, hess = signed_focal_terms(u, 2.0, exact_hessian=True)
-    g, h = BinaryFocalLoss(2.0, hessian="exact").gradient_hessian(np.ones(11), u)
+    g, h = BinaryFocalLoss(2.0, hessian="exact").reference_gradient_hessian(np.ones(11), u)
     np.testing.assert_array_equal(grad, g)
     np.testing.assert_array_equal(hess, h)
+    # the default (fused kernel) path computes the same closed form (tests/test_kernels.py: 1e-13)
+    g_fast, h_fast = BinaryFocalLoss(2.0, hessian="exact").gradient_hessian(np.ones(11), u)
+    np.testing.assert_allclose(g_fast, g, rtol=1e-13)
+    np.testing.assert_allclose(h_fast, h, rtol=1e-12)
 
 
 # --- probabilities, pickling -----------------------------------------------------------------------

@@ -57,7 +57,26 @@ def _multiclass(n=450, seed=1):
 NON_DEFAULT = dict(gamma=0.5, hessian="exact", loss_scale="auto")
 
 
-# No expected failures. How that was verified (scikit-learn 1.9.1, xgboost 3.2.0, lightgbm
+# Expected failures: only XGBoost's weight-equivalence checks, which XGBClassifier itself fails.
+# XGBoost stores leaf values in float32, and a duplicated row enters its double-precision sums in
+# another order than a weighted one, so a leaf can round one float32 ulp (~1.2e-7 relative) the
+# other way: above the checks' rtol of 1e-7. Verified on scikit-learn 1.9.1 / xgboost 3.2.0:
+# check_sample_weight_equivalence_on_dense_data fails for XGBClassifier(n_jobs=1) with
+# n_estimators=10 (2.4e-7), n_estimators=5 with learning_rate=0.5 (2.4e-7), reg_lambda=0.5
+# (1.8e-7), min_child_weight=0.1 (2.6e-7), and more; whether it passes on the checks' 15-row data
+# is luck, for ours as for theirs (non-strict xfail). tests below check weight 2 = duplicated rows
+# at float32 resolution instead (test_weight_two_equals_duplicated_rows).
+def _expected_failed_checks(estimator):
+    if isinstance(estimator, FocalXGBClassifier):
+        reason = "XGBoost's float32 leaf values; XGBClassifier fails it too (see above)"
+        return {
+            "check_sample_weight_equivalence_on_dense_data": reason,
+            "check_sample_weight_equivalence_on_sparse_data": reason,
+        }
+    return {}
+
+
+# Otherwise no expected failures. How that was verified (scikit-learn 1.9.1, xgboost 3.2.0, lightgbm
 # 4.7.0): `check_estimator(est, on_fail=None)` on XGBClassifier(n_estimators=5, n_jobs=1) fails
 # 13 checks, all from its own design (labels must be 0..K-1: check_classifiers_classes,
 # check_estimators_dtypes, check_sample_weights_*, check_fit2d_1sample/1feature, ...; it
@@ -74,7 +93,9 @@ NON_DEFAULT = dict(gamma=0.5, hessian="exact", loss_scale="auto")
         FocalXGBClassifier(n_estimators=5, n_jobs=1, **NON_DEFAULT),
         FocalLGBMClassifier(n_estimators=5, n_jobs=1),
         FocalLGBMClassifier(n_estimators=5, n_jobs=1, **NON_DEFAULT),
-    ]
+    ],
+    expected_failed_checks=_expected_failed_checks,
+    xfail_strict=False,
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

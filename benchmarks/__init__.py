@@ -1,0 +1,1 @@
+"""focalboost benchmarks: ``python -m benchmarks [--quick]`` (see benchmarks/run.py)."""

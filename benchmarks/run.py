@@ -1,0 +1,100 @@
+"""Entry point: ``python -m benchmarks`` (or ``python benchmarks/run.py``) prints the tables.
+
+    python -m benchmarks --quick            # tiny data, a few seconds: checks that everything runs
+    python -m benchmarks                    # the full-size runs of benchmarks/RESULTS.md (minutes)
+    python -m benchmarks --only kernel      # or: --only training
+    python -m benchmarks --peer-path DIR    # where `pip install --no-deps --target DIR
+                                            #   imbalance-xgboost` put the peer package
+
+Run it on an otherwise idle machine: the tables report the load average next to each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # python benchmarks/run.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    __package__ = "benchmarks"
+
+from . import bench_kernel, bench_training  # noqa: E402
+
+
+def cpu_model():
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_header():
+    import lightgbm
+    import numba
+    import numpy
+    import scipy
+    import xgboost
+
+    from focalboost import _kernels
+
+    lines = [
+        f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
+        f"machine: {cpu_model()}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}",
+        f"python {platform.python_version()}, numpy {numpy.__version__}, scipy {scipy.__version__}, "
+        f"numba {numba.__version__}, xgboost {xgboost.__version__}, lightgbm {lightgbm.__version__}",
+        f"focalboost kernels: {numba.get_num_threads()} threads (numba default), "
+        f"{_kernels.MIN_MARGINS_PER_THREAD:,} margins per thread at least",
+        f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None, out=print):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny data, seconds (no meaningful timings)")
+    parser.add_argument("--only", choices=["kernel", "training"], help="run one part only")
+    parser.add_argument("--repeats", type=int, help="timed repeats (default: 7 kernel, 3 training)")
+    parser.add_argument("--rounds", type=int, help="boosting rounds (default 100)")
+    parser.add_argument("--libs", default="xgboost,lightgbm", help="comma-separated: xgboost,lightgbm")
+    parser.add_argument("--tasks", default="binary,multiclass", help="comma-separated: binary,multiclass")
+    parser.add_argument("--no-adapter", action="store_true", help="skip the focalboost adapter rows")
+    parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc measurements")
+    parser.add_argument("--no-replay", action="store_true",
+                        help="skip the zero-cost objective rows (they keep every round's gradients)")
+    parser.add_argument("--peer-path", default=os.environ.get("FOCALBOOST_BENCH_PEER_PATH"),
+                        help="directory holding the imbalance-xgboost package (imxgboost)")
+    args = parser.parse_args(argv)
+
+    out("## focalboost benchmarks" + (" (--quick: tiny data, timings meaningless)" if args.quick else ""))
+    out("")
+    out(machine_header())
+    if args.only in (None, "kernel"):
+        bench_kernel.run(quick=args.quick, repeats=args.repeats, peer_path=args.peer_path, out=out)
+    if args.only in (None, "training"):
+        bench_training.run(
+            quick=args.quick,
+            repeats=args.repeats,
+            rounds=args.rounds,
+            libs=tuple(s for s in args.libs.split(",") if s),
+            tasks=tuple(s for s in args.tasks.split(",") if s),
+            with_adapter=not args.no_adapter,
+            memory=not args.no_memory,
+            replay=not args.no_replay,
+            out=out,
+        )
+    out(f"\nload average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""The benchmark entry point runs end to end on tiny data and prints its tables (no timing checks:
+speed is measured by ``python -m benchmarks`` and reported in benchmarks/RESULTS.md)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+from benchmarks import bench_kernel, bench_training, run  # noqa: E402
+
+
+def test_quick_run_prints_all_tables():
+    lines = []
+    assert run.main(["--quick"], out=lines.append) == 0
+    text = "\n".join(lines)
+    assert "Intel" in text or "machine:" in text
+    for title in (
+        "### Kernel alone: binary",
+        "### Kernel alone: multiclass",
+        "### Training: xgboost binary",
+        "### Training: lightgbm binary",
+        "### Training: xgboost multiclass",
+        "### Training: lightgbm multiclass",
+    ):
+        assert title in text
+    for method in ("textbook numpy", "seed recipe", "imbalance-xgboost", "focalboost kernel"):
+        assert method in text
+    for contender in ("| builtin |", "| focal kernel |", "| focal kernel, cached |"):
+        assert text.count(contender) == 4
+    # every timing cell of the kernel tables is a number (or the peer's reason for "-")
+    for row in re.findall(r"^\| focalboost kernel.*$", text, flags=re.M):
+        assert re.match(r"\| [^|]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+x \|", row), row
+
+
+def test_contenders_compute_the_same_derivatives():
+    """The benchmark compares like with like: every contender returns the focal derivatives."""
+    import numpy as np
+
+    from focalboost import _kernels
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(500) < 0.3).astype(np.float64)
+    x = rng.normal(0.0, 3.0, 500)
+    g, h = _kernels.binary_gradient_hessian(y, x, bench_kernel.GAMMA, bench_kernel.ALPHA)
+    for func in (bench_kernel.textbook_binary, bench_kernel.numpy_reference_binary):
+        g2, h2 = func(y, x)
+        np.testing.assert_allclose(g2, g, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(h2, h, rtol=1e-9, atol=1e-12)
+    g3, h3 = bench_kernel.seed_finite_difference(y, x)
+    np.testing.assert_allclose(g3, g, rtol=1e-5, atol=1e-6)  # dx = 1e-6: ~6 digits at best
+    assert np.max(np.abs(h3 - h)) > 1e-6  # ... and its hessian is visibly off
+    k = 5
+    yc = rng.integers(0, k, 300)
+    Z = rng.normal(0.0, 2.0, (300, k))
+    G, H = _kernels.multiclass_gradient_hessian(yc, Z, bench_kernel.GAMMA)
+    G2, H2 = bench_kernel.textbook_multiclass(yc, Z)
+    np.testing.assert_allclose(G2, G, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(H2, H, rtol=1e-9, atol=1e-12)
+    # the hooks of the training benchmark hand the kernel's derivatives to the libraries
+    hook = bench_training.KernelObjectiveXGB(2, cached=True)
+
+    class _D:
+        def get_label(self):
+            return y
+
+        def get_weight(self):
+            return np.empty(0, np.float32)
+
+    g4, h4 = hook(x.astype(np.float32), _D())
+    g5, h5 = _kernels.binary_gradient_hessian(y, x.astype(np.float32), bench_training.GAMMA, bench_training.ALPHA)
+    np.testing.assert_array_equal(g4, g5)
+    np.testing.assert_array_equal(h4, h5)
+
+
+def test_command_line_help():
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0
+    assert "--quick" in out.stdout
+
+
+def test_numexpr_contender_computes_the_same_derivatives():
+    ne = pytest.importorskip("numexpr")
+    import numpy as np
+
+    from focalboost import _kernels
+
+    rng = np.random.default_rng(1)
+    y = (rng.random(400) < 0.3).astype(np.float64)
+    x = rng.normal(0.0, 3.0, 400)
+    g, h = bench_kernel.numexpr_binary(ne, y, x)
+    g_ref, h_ref = _kernels.binary_gradient_hessian(y, x, bench_kernel.GAMMA, bench_kernel.ALPHA)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(h, h_ref, rtol=1e-12, atol=1e-300)
