@@ -175,6 +175,17 @@ class MulticlassLossBase(_LossBase):
 
     _raw_ndim = 2
 
+    def _all_class_totals(self, y_true, sample_weight):
+        """Class weight totals, every class present (a constant init score needs them all)."""
+        totals = self._class_weight_totals(y_true, sample_weight)
+        if np.any(totals == 0):
+            missing = np.flatnonzero(totals == 0).tolist()
+            raise ValueError(
+                f"y_true has no (positively weighted) rows of class(es) {missing}: the best "
+                "constant margin for them is -infinity"
+            )
+        return totals
+
     def predict_proba(self, raw_prediction):
         """Softmax probabilities, shape (n, K)."""
         raw = as_raw(raw_prediction, 2)
@@ -186,13 +197,7 @@ class MulticlassLossBase(_LossBase):
         Only the class weight totals matter: the objective is a K-row weighted loss, minimised with
         BFGS on its exact gradient from the log class priors (the answer for log loss).
         """
-        totals = self._class_weight_totals(y_true, sample_weight)
-        if np.any(totals == 0):
-            missing = np.flatnonzero(totals == 0).tolist()
-            raise ValueError(
-                f"y_true has no (positively weighted) rows of class(es) {missing}: the best "
-                "constant margin for them is -infinity"
-            )
+        totals = self._all_class_totals(y_true, sample_weight)
         totals = totals / totals.sum()
         K = self.n_classes
         labels = np.arange(K)

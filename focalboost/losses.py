@@ -246,13 +246,7 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
         A constant prediction is the population optimum for the posterior eta = prior, so this is
         :meth:`optimal_margin` of the prior (Newton's method on the stationarity equations).
         """
-        totals = self._class_weight_totals(y_true, sample_weight)
-        if np.any(totals == 0):
-            missing = np.flatnonzero(totals == 0).tolist()
-            raise ValueError(
-                f"y_true has no (positively weighted) rows of class(es) {missing}: the best "
-                "constant margin for them is -infinity"
-            )
+        totals = self._all_class_totals(y_true, sample_weight)
         return self.optimal_margin((totals / totals.sum())[None, :])[0]
 
     def posterior(self, raw_prediction):
