@@ -59,8 +59,15 @@ from .sklearn import (
     _store_focal_params,
 )
 
-#: seconds fit waits, after a training error, for the scheduler to report a lost worker
-_WORKER_LOSS_GRACE = 3.0
+#: seconds fit waits, after a training error, for the scheduler to report a lost worker (on a
+#: loaded machine the survivors' socket error can arrive several seconds before the scheduler
+#: notices; only errors that are not a worker loss wait this long)
+_WORKER_LOSS_GRACE = 10.0
+
+
+def _worker_identities(client):
+    """(address, id) of every worker: a worker restarted by its nanny gets a new id."""
+    return {(address, info.get("id")) for address, info in client.scheduler_info()["workers"].items()}
 
 __all__ = [
     "FocalDaskXGBClassifier",
@@ -397,17 +404,17 @@ class _DaskFocalFit:
     def _run_on_cluster(self, client, train):
         """Run ``train()``; a worker that leaves the cluster meanwhile turns any failure into a
         clear error (the library's own is a socket or collective error) and fits nothing."""
-        before = set(client.scheduler_info()["workers"])
+        before = _worker_identities(client)
         try:
             return train()
         except Exception as exc:
             # the survivors' error (a reset socket) can reach us before the scheduler has
             # removed the dead worker: give it a moment to notice
             deadline = time.monotonic() + _WORKER_LOSS_GRACE
-            lost = sorted(before - set(client.scheduler_info()["workers"]))
+            lost = sorted(address for address, _ in before - _worker_identities(client))
             while not lost and time.monotonic() < deadline:
                 time.sleep(0.1)
-                lost = sorted(before - set(client.scheduler_info()["workers"]))
+                lost = sorted(address for address, _ in before - _worker_identities(client))
             if lost:
                 raise RuntimeError(
                     f"{type(self).__name__}.fit failed: worker(s) {lost} left the Dask cluster "
