@@ -26,8 +26,8 @@ relative to |x|: a loss of the margin varies on a scale of order 1 whatever the 
 decay like exp(-(gamma + 1) |x|)), and the rounding of x + h (ulp(x) / h < 1e-9 for |x| <= 1e4)
 stays negligible.
 
-For comparison, the seed recipe ``scipy.misc.derivative(f, x, n=2, dx=1e-6)`` (a three-point stencil;
-``scipy.misc.derivative`` was removed in SciPy 1.12) divides rounding noise by dx^2 = 1e-12: its
+For comparison, the seed recipe ``derivative(f, x, n=2, dx=1e-6)`` from SciPy's former ``misc`` module (a three-point stencil;
+that function was removed in SciPy 1.12) divides rounding noise by dx^2 = 1e-12: its
 second derivative carries an error of about eps * |f| / 1e-12 ~ 1e-4, i.e. most digits are lost.
 """
 
