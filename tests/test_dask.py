@@ -96,7 +96,9 @@ def _placed(client, array, cuts, workers):
     blocks = []
     for (lo, hi), worker in zip(zip(cuts[:-1], cuts[1:]), workers):
         part = array[lo:hi]
-        future = client.scatter(part, workers=[worker])
+        # hash=False: a unique key per scatter. Content-hashed keys collide with the same data
+        # scattered by an earlier test whose release the scheduler is still processing ("lost data")
+        future = client.scatter(part, workers=[worker], hash=False)
         blocks.append(da.from_delayed(future, shape=part.shape, dtype=part.dtype))
     return da.concatenate(blocks)
 
