@@ -39,6 +39,8 @@ import dask.array as da
 import dask.dataframe as dd
 import lightgbm
 import numpy as np
+from lightgbm.basic import _LIB as _LGBM_LIB
+from lightgbm.basic import _safe_call as _lgbm_safe_call
 from lightgbm.dask import DaskLGBMClassifier, DaskLGBMRegressor
 from scipy.special import expit
 from sklearn.utils.multiclass import check_classification_targets
@@ -632,6 +634,32 @@ _LGBM_EARLY_STOPPING = (
 )
 
 
+class _WorkerLGBMRegressor(lightgbm.LGBMRegressor):
+    """The model LightGBM's Dask training fits on each worker, made safe to fail.
+
+    LightGBM keeps its network (sockets, rank, number of machines) in thread-local state and
+    frees it only after a *successful* fit (``lightgbm.dask._train_part``). A fit that fails
+    (a peer worker died, a socket reset) left the worker thread believing it still had peers,
+    and ``LGBM_NetworkInit`` with one machine does not reset that state, so the next LightGBM
+    training on that thread that used only this worker failed with "Socket send error, Broken
+    pipe". Here the network is freed on failure too.
+    """
+
+    def fit(self, *args, **kwargs):
+        try:
+            return super().fit(*args, **kwargs)
+        except BaseException:
+            _lgbm_safe_call(_LGBM_LIB.LGBM_NetworkFree())
+            raise
+
+
+class _DaskEngine(DaskLGBMRegressor):
+    """``DaskLGBMRegressor`` whose workers fit :class:`_WorkerLGBMRegressor`."""
+
+    def _lgb_dask_fit(self, *, model_factory, **kwargs):
+        return super()._lgb_dask_fit(model_factory=_WorkerLGBMRegressor, **kwargs)
+
+
 class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
     """LightGBM focal-loss classifier on Dask: the distributed :class:`FocalLGBMClassifier`.
 
@@ -740,7 +768,7 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
         engine_params = {**params, "objective": setup.objective, "metric": "None"}
         if K > 2:
             engine_params["num_class"] = K
-        engine = DaskLGBMRegressor(client=client, **engine_params)
+        engine = _DaskEngine(client=client, **engine_params)
 
         def train():
             with warnings.catch_warnings():

@@ -326,11 +326,18 @@ def test_a_worker_dying_mid_training_raises_a_clear_error(library):
         with pytest.raises(NotFittedError):
             model.predict_proba(Xd)
 
+        # The survivor trains again, alone: its (single) worker thread is the one whose fit
+        # failed. LightGBM leaves a failed fit's network in thread-local state and does not
+        # reset it for a one-machine fit ("Socket send error, Broken pipe" before the fix).
+        local = local_cls(**kwargs).fit(X, y)
+        Xs, ys = (_placed(c, a, [0, 2000], [workers[0]]) for a in (X, y))
+        alone = _with_timeout(lambda: dask_cls(**kwargs).fit(Xs, ys))
+        np.testing.assert_allclose(alone.predict_proba(Xs).compute(), local.predict_proba(X), atol=1e-6)
+
         # the nanny restarts the worker; a retry on data Dask can recompute trains correctly
         c.wait_for_workers(2, timeout=TIMEOUT)
         Xr, yr = da.from_array(X, chunks=(500, 6)), da.from_array(y, chunks=500)
         retry = _with_timeout(lambda: dask_cls(**kwargs).fit(Xr, yr))
-        local = local_cls(**kwargs).fit(X, y)
         np.testing.assert_allclose(retry.predict_proba(Xr).compute(), local.predict_proba(X), atol=1e-6)
 
 
