@@ -89,8 +89,9 @@ class _LossBase:
         grad, hess = self._gradient_hessian(y, raw)
         return self._apply_weight(w, grad, hess)
 
-    def _fast_gradient_hessian(self, y_true, raw_prediction, sample_weight):
-        """A fused implementation, or None where there is none (the default)."""
+    def _fast_gradient_hessian(self, y_true, raw_prediction, sample_weight, out=None):
+        """A fused implementation (writing into ``out``, a (grad, hess) pair of preallocated
+        arrays, if given), or None where there is none (the default)."""
         return None
 
     def _class_weight_totals(self, y_true, sample_weight):

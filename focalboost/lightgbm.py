@@ -29,6 +29,7 @@ from ._adapter import (
     init_score_rows,
     is_multiclass,
     is_multilabel,
+    library_gradient_hessian,
 )
 
 
@@ -46,12 +47,14 @@ class _LightGBMHook(_Hook):
 class LightGBMObjective(_LightGBMHook):
     """``(preds, train_data) -> (grad, hess)`` for ``params["objective"]``; weights applied once.
 
-    Multiclass gradients and hessians are returned as (n, K) arrays (never the column-major 1-D
-    layout).
+    Returns float32 arrays, the precision LightGBM keeps (it rounds float64 ones to exactly these
+    values, in a copy made every round); multiclass as (n, K) arrays in column-major memory order,
+    which LightGBM reads class by class without a copy. ``get_label()`` and ``get_weight()``
+    return the Dataset's stored arrays (no copy), so a round allocates nothing else.
     """
 
     def __call__(self, preds, train_data):
-        return self.loss.gradient_hessian(train_data.get_label(), preds, train_data.get_weight())
+        return library_gradient_hessian(self.loss, train_data.get_label(), preds, train_data.get_weight())
 
 
 class LightGBMMetric(_LightGBMHook):

@@ -116,7 +116,7 @@ class _FocalMixin:
             "derivatives": self.derivatives,
         }
 
-    def _fast_gradient_hessian(self, y_true, raw_prediction, sample_weight):
+    def _fast_gradient_hessian(self, y_true, raw_prediction, sample_weight, out=None):
         """The fused kernel for closed forms; None (the numpy path) for anything it rejects, so
         that accepted variants still compute and invalid input gets the canonical message."""
         if self.derivatives != "closed_form" or self._kernel is None:
@@ -126,7 +126,8 @@ class _FocalMixin:
             return None
         try:
             return self._kernel(
-                y_true, raw_prediction, self.gamma, self.alpha, self.hessian == "exact", sample_weight
+                y_true, raw_prediction, self.gamma, self.alpha, self.hessian == "exact",
+                sample_weight, out,
             )
         except (ValueError, TypeError):
             return None

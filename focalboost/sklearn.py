@@ -75,7 +75,7 @@ from sklearn.utils.validation import (
 from xgboost import XGBClassifier, XGBModel
 
 from . import xgboost as fxgb
-from ._adapter import DEFAULT_METRIC_NAME, init_score_rows
+from ._adapter import DEFAULT_METRIC_NAME, init_score_rows, library_gradient_hessian
 from ._validation import HESSIAN_CHOICES, check_binary_alpha, check_class_alpha
 from .class_weights import ALPHA_METHODS, binary_alpha, class_alpha
 from .losses import BinaryFocalLoss, MulticlassFocalLoss, MultiLabelFocalLoss
@@ -364,10 +364,8 @@ class _FocalObjective:
         self.scale = float(scale)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        grad, hess = self.loss.gradient_hessian(y_true, y_pred, sample_weight)
-        if self.scale != 1.0:
-            grad, hess = grad * self.scale, hess * self.scale
-        return grad, hess
+        # float32 in the margins' memory order: the values the libraries store, no copy by them
+        return library_gradient_hessian(self.loss, y_true, y_pred, sample_weight, self.scale)
 
     def __repr__(self):
         return f"_FocalObjective({self.loss!r}, scale={self.scale!r})"

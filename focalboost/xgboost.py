@@ -16,9 +16,17 @@ Example::
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 
-from ._adapter import DEFAULT_METRIC_NAME, _Hook, check_loss, is_multiclass
+from ._adapter import (
+    DEFAULT_METRIC_NAME,
+    _Hook,
+    check_loss,
+    is_multiclass,
+    library_gradient_hessian,
+)
 
 
 def _raw(loss, predt, n_rows):
@@ -31,12 +39,44 @@ def _raw(loss, predt, n_rows):
     return predt.reshape(n_rows, -1)
 
 
+def _info(dmatrix, field):
+    """``dmatrix.get_label()`` / ``get_weight()`` without their copy: a read-only view of the
+    DMatrix's own float32 buffer: (n,), (n, L) for multi-target labels, empty if not set.
+
+    ``get_label()`` copies the labels on every call, i.e. every boosting round (4 MB at 1M rows).
+    The view (C function ``XGDMatrixGetFloatInfo``, which returns a pointer to the buffer) is
+    always current, as nothing is cached (``set_label`` between rounds is seen), and it is used
+    only inside one hook call, while XGBoost holds the DMatrix.
+    """
+    from xgboost import core
+
+    length = core.c_bst_ulong()
+    pointer = ctypes.POINTER(ctypes.c_float)()
+    core._check_call(
+        core._LIB.XGDMatrixGetFloatInfo(
+            dmatrix.handle, core.c_str(field), ctypes.byref(length), ctypes.byref(pointer)
+        )
+    )
+    if length.value == 0:
+        return np.empty(0, dtype=np.float32)
+    view = np.ctypeslib.as_array(pointer, shape=(length.value,))
+    view.flags.writeable = False
+    n_rows = dmatrix.num_row()
+    return view if length.value == n_rows else view.reshape(n_rows, -1)
+
+
 class XGBoostObjective(_Hook):
-    """``(predt, dtrain) -> (grad, hess)`` for ``xgb.train(obj=...)``; weights applied once."""
+    """``(predt, dtrain) -> (grad, hess)`` for ``xgb.train(obj=...)``; weights applied once.
+
+    Returns float32 arrays (XGBoost stores gradient pairs as float32: the values are exactly those
+    it would round float64 results to) and reads labels and weights without copying them, so a
+    round allocates nothing beyond the gradient and hessian (:func:`_info`).
+    """
 
     def __call__(self, predt, dtrain):
-        y = dtrain.get_label()
-        return self.loss.gradient_hessian(y, _raw(self.loss, predt, y.shape[0]), dtrain.get_weight())
+        y = _info(dtrain, "label")
+        raw = _raw(self.loss, predt, y.shape[0])
+        return library_gradient_hessian(self.loss, y, raw, _info(dtrain, "weight"))
 
 
 class XGBoostMetric(_Hook):
@@ -51,7 +91,7 @@ class XGBoostMetric(_Hook):
         self.name = name
 
     def __call__(self, predt, dmatrix):
-        return self.name, mean_loss(self.loss, dmatrix.get_label(), predt, dmatrix.get_weight())
+        return self.name, mean_loss(self.loss, _info(dmatrix, "label"), predt, _info(dmatrix, "weight"))
 
 
 def mean_loss(loss, y, predt, sample_weight=None):

@@ -98,8 +98,10 @@ def test_xgboost_hooks_apply_weights_once_and_return_framework_shapes():
     w = d.get_weight().astype(np.float64)  # the data set stores weights as float32
     g_ref, h_ref = loss.gradient_hessian(y_tr, raw, w)
     assert g.shape == h.shape == (len(y_tr), 3)
-    np.testing.assert_array_equal(g, g_ref)
-    np.testing.assert_array_equal(h, h_ref)
+    # float32, as XGBoost stores gradient pairs: exactly the float64 results rounded once
+    assert g.dtype == h.dtype == np.float32
+    np.testing.assert_array_equal(g, g_ref.astype(np.float32))
+    np.testing.assert_array_equal(h, h_ref.astype(np.float32))
     name, value = fxgb.metric(loss)(raw, d)
     assert name == "focal_loss"
     assert value == pytest.approx(np.sum(w * loss.loss(y_tr, raw)) / np.sum(w), rel=1e-12)
@@ -209,8 +211,9 @@ def test_lightgbm_hooks_apply_weights_once():
     g, h = flgb.objective(loss)(raw, d)
     w = d.get_weight().astype(np.float64)  # the data set stores weights as float32
     g_ref, h_ref = loss.gradient_hessian(y_tr, raw, w)
-    np.testing.assert_array_equal(g, g_ref)
-    np.testing.assert_array_equal(h, h_ref)
+    assert g.dtype == h.dtype == np.float32  # LightGBM's precision, rounded once from float64
+    np.testing.assert_array_equal(g, g_ref.astype(np.float32))
+    np.testing.assert_array_equal(h, h_ref.astype(np.float32))
     name, value, higher_better = flgb.metric(loss)(raw, d)
     assert (name, higher_better) == ("focal_loss", False)
     assert value == pytest.approx(np.sum(w * loss.loss(y_tr, raw)) / np.sum(w), rel=1e-12)
@@ -287,3 +290,72 @@ def test_hooks_reject_labels_outside_the_classes():
     d = xgb.DMatrix(np.zeros((3, 2)), np.array([0.0, 1.0, 2.0]))
     with pytest.raises(ValueError, match=r"class indices in 0..1"):
         fxgb.objective(loss)(np.zeros(3, dtype=np.float32), d)
+
+
+# --- what a boosting round allocates -------------------------------------------------------------
+def _peak_bytes(func):
+    """Peak bytes traced by tracemalloc during func() (numpy buffers included)."""
+    import tracemalloc
+
+    func()  # compile / warm up first
+    tracemalloc.start()
+    try:
+        func()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_hooks_allocate_only_the_float32_gradient_and_hessian(n_classes):
+    """No copy of labels, weights or results: a call allocates grad and hess and nothing else
+    (~0 besides). Enough rows that a copy of the labels (4 bytes per row) would show."""
+    rng = np.random.default_rng(0)
+    n = 100_000
+    X = rng.normal(size=(n, 3))
+    y = rng.integers(0, n_classes, n).astype(np.float64)
+    w = rng.uniform(0.5, 2.0, n)
+    loss = BinaryFocalLoss(2.0, 0.25) if n_classes == 2 else MulticlassFocalLoss(n_classes, 2.0)
+    shape = (n,) if n_classes == 2 else (n, n_classes)
+    results = 2 * 4 * int(np.prod(shape))  # grad + hess, float32
+    slack = 64 * 1024
+
+    d = xgb.DMatrix(X, y, weight=w)
+    raw = rng.normal(size=shape).astype(np.float32)  # as XGBoost passes margins
+    obj = fxgb.objective(loss)
+    assert _peak_bytes(lambda: obj(raw, d)) < results + slack
+
+    ds = lgb.Dataset(X, y, weight=w).construct()
+    raw = rng.normal(size=shape)
+    if n_classes > 2:
+        raw = np.asfortranarray(raw)  # LightGBM passes a column-major (n, K) view of its scores
+    lobj = flgb.objective(loss)
+    assert _peak_bytes(lambda: lobj(raw, ds)) < results + slack
+    g, h = lobj(raw, ds)
+    # LightGBM flattens class by class and converts to float32: neither copies these arrays
+    for a in (g, h):
+        assert a.dtype == np.float32
+        assert np.shares_memory(a.ravel(order="F"), a)
+
+
+def test_xgboost_objective_sees_labels_and_weights_changed_between_rounds():
+    """The hooks read the DMatrix's buffers in place and cache nothing: set_label / set_weight
+    between two calls are seen."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(500, 3))
+    y = (rng.random(500) < 0.3).astype(np.float64)
+    w = rng.uniform(0.5, 2.0, 500)
+    d = xgb.DMatrix(X, y)
+    loss = BinaryFocalLoss(2.0, 0.25)
+    raw = rng.normal(size=500).astype(np.float32)
+    obj = fxgb.objective(loss)
+    g0, _ = obj(raw, d)
+    d.set_label(1.0 - y)
+    d.set_weight(w)
+    g1, h1 = obj(raw, d)
+    g_ref, h_ref = loss.gradient_hessian(1.0 - y, raw, w.astype(np.float32))
+    np.testing.assert_array_equal(g1, g_ref.astype(np.float32))
+    np.testing.assert_array_equal(h1, h_ref.astype(np.float32))
+    assert not np.array_equal(g0, g1)
+    name, value = fxgb.metric(loss)(raw, d)
+    assert value == pytest.approx(loss.mean_loss(1.0 - y, raw, w.astype(np.float32)), rel=1e-12)
