@@ -3,14 +3,12 @@
 For each library and task the same data set is trained with
 
 * ``builtin``: XGBoost ``binary:logistic`` / ``multi:softprob``, LightGBM ``binary`` / ``multiclass``;
-* ``focal kernel``: a minimal native hook (below) that calls focalboost's fused numba kernel
-  (gamma = 2, alpha = 0.25 binary) on the labels the library hands over, fresh arrays every round;
-* ``focal kernel, cached``: the same hook with the two changes recommended for the adapters:
-  labels/weights read once per data set (XGBoost's ``get_label`` copies them every round) and
-  gradient/hessian written into buffers reused across rounds (for LightGBM: float32, column-major,
-  which its ``__boost`` then passes on without the two copies it makes otherwise);
-* ``focal adapter``: ``focalboost.xgboost.objective(loss)`` / ``focalboost.lightgbm.objective(loss)``
-  as they stand, whatever path ``loss.gradient_hessian`` takes.
+* ``focalboost hook``: ``focalboost.xgboost.objective(loss)`` / ``focalboost.lightgbm.objective(loss)``
+  as shipped (gamma = 2, alpha = 0.25 binary; gamma = 2 multiclass): the fused numba kernel,
+  float32 results, labels read without a copy;
+* ``zero-cost objective (replay)`` (binary): hands back the hook's recorded gradients, so its time
+  is the library's own cost of a custom objective (margin copy, gradient handover), the floor any
+  Python objective pays.
 
 Same trees: XGBoost ``tree_method=hist, max_depth=6``; LightGBM ``num_leaves=63``; the same
 learning rate and number of rounds; all cores. The focal runs start from the loss's best constant
@@ -29,7 +27,6 @@ import tracemalloc
 
 import numpy as np
 
-from focalboost import _kernels
 from focalboost.losses import BinaryFocalLoss, MulticlassFocalLoss
 
 GAMMA = 2.0
@@ -74,67 +71,6 @@ class _Timed:
         self.calls += 1
 
 
-class KernelObjectiveXGB(_Timed):
-    """``(predt, dtrain) -> (grad, hess)`` calling the kernel; ``cached`` reads labels/weights once
-    per DMatrix and reuses the output buffers (XGBoost copies grad/hess into its own memory)."""
-
-    def __init__(self, n_classes=2, cached=False):
-        super().__init__()
-        self.n_classes = n_classes
-        self.cached = cached
-        self._labels = {}
-        self._buffers = None
-
-    def _labels_of(self, dtrain):
-        if not self.cached:
-            return dtrain.get_label(), dtrain.get_weight()
-        key = id(dtrain)
-        if key not in self._labels:
-            self._labels[key] = (dtrain.get_label(), dtrain.get_weight())
-        return self._labels[key]
-
-    def __call__(self, predt, dtrain):
-        t0 = time.perf_counter()
-        y, w = self._labels_of(dtrain)
-        out = None
-        if self.cached:
-            if self._buffers is None or self._buffers[0].shape != predt.shape:
-                self._buffers = (np.empty(predt.shape), np.empty(predt.shape))
-            out = self._buffers
-        if self.n_classes == 2:
-            result = _kernels.binary_gradient_hessian(y, predt, GAMMA, ALPHA, False, w, out)
-        else:
-            result = _kernels.multiclass_gradient_hessian(y, predt, GAMMA, None, False, w, out)
-        self._done(t0)
-        return result
-
-
-class KernelObjectiveLGB(_Timed):
-    """``(preds, train_data) -> (grad, hess)``; ``cached`` writes float32 Fortran-order buffers,
-    which LightGBM's ``__boost`` passes to C without its ravel(order="F") and float32 copies."""
-
-    def __init__(self, n_classes=2, cached=False):
-        super().__init__()
-        self.n_classes = n_classes
-        self.cached = cached
-        self._buffers = None
-
-    def __call__(self, preds, train_data):
-        t0 = time.perf_counter()
-        y, w = train_data.get_label(), train_data.get_weight()
-        out = None
-        if self.cached:
-            if self._buffers is None or self._buffers[0].shape != preds.shape:
-                self._buffers = tuple(np.empty(preds.shape, np.float32, order="F") for _ in range(2))
-            out = self._buffers
-        if self.n_classes == 2:
-            result = _kernels.binary_gradient_hessian(y, preds, GAMMA, ALPHA, False, w, out)
-        else:
-            result = _kernels.multiclass_gradient_hessian(y, preds, GAMMA, None, False, w, out)
-        self._done(t0)
-        return result
-
-
 class RecordingObjective:
     """Wraps a hook and keeps a float32 copy of every round's gradient and hessian."""
 
@@ -147,7 +83,7 @@ class RecordingObjective:
 
     def __call__(self, predt, data):
         grad, hess = self.inner(predt, data)
-        self.rounds.append((grad.astype(np.float32), hess.astype(np.float32)))
+        self.rounds.append((np.array(grad, np.float32), np.array(hess, np.float32)))
         return grad, hess
 
 
@@ -185,16 +121,14 @@ def _focal_loss(n_classes):
     return MulticlassFocalLoss(n_classes, GAMMA)
 
 
-def _adapter(lib, n_classes):
-    try:
-        module = __import__(f"focalboost.{lib}", fromlist=["objective"])
-        return TimedAdapter(module.objective(_focal_loss(n_classes)))
-    except (ImportError, AttributeError):
-        return None
+def _hook(lib, n_classes):
+    """The shipped objective of ``focalboost.<lib>``, timed."""
+    module = __import__(f"focalboost.{lib}", fromlist=["objective"])
+    return TimedAdapter(module.objective(_focal_loss(n_classes)))
 
 
 # --- XGBoost -----------------------------------------------------------------------------------
-def xgboost_contenders(X, y, n_classes, rounds, with_adapter=True, replay=False):
+def xgboost_contenders(X, y, n_classes, rounds, replay=False):
     import xgboost as xgb
 
     dtrain = xgb.DMatrix(X, label=y, nthread=THREADS)
@@ -221,26 +155,18 @@ def xgboost_contenders(X, y, n_classes, rounds, with_adapter=True, replay=False)
 
     contenders = {
         "builtin": trainer(builtin, None),
-        "focal kernel": trainer(focal, lambda: KernelObjectiveXGB(n_classes)),
-        "focal kernel, cached": trainer(focal, lambda: KernelObjectiveXGB(n_classes, cached=True)),
+        "focalboost hook": trainer(focal, lambda: _hook("xgboost", n_classes)),
     }
     if replay:
-        recorder = RecordingObjective(KernelObjectiveXGB(n_classes))
+        recorder = RecordingObjective(_hook("xgboost", n_classes))
         xgb.train(focal, dtrain, rounds, obj=recorder)
         contenders["zero-cost objective (replay)"] = trainer(focal, lambda: ReplayObjective(recorder.rounds))
-    if with_adapter and _adapter("xgboost", n_classes) is not None:
-        contenders["focal adapter"] = trainer(focal, lambda: _adapter("xgboost", n_classes))
 
     def round_memory(name):
         if name.startswith("zero-cost"):
             return float("nan")
         params = builtin if name == "builtin" else focal
-        obj = {
-            "builtin": None,
-            "focal kernel": KernelObjectiveXGB(n_classes),
-            "focal kernel, cached": KernelObjectiveXGB(n_classes, cached=True),
-            "focal adapter": _adapter("xgboost", n_classes),
-        }[name]
+        obj = None if name == "builtin" else _hook("xgboost", n_classes)
         booster = xgb.Booster(params, [dtrain])
         for i in range(2):  # warm: the first round allocates the prediction cache
             booster.update(dtrain, i, obj)
@@ -249,9 +175,7 @@ def xgboost_contenders(X, y, n_classes, rounds, with_adapter=True, replay=False)
     def call_memory(name):
         if name.startswith("zero-cost"):
             return float("nan")
-        obj = {"focal kernel": KernelObjectiveXGB(n_classes),
-               "focal kernel, cached": KernelObjectiveXGB(n_classes, cached=True),
-               "focal adapter": _adapter("xgboost", n_classes)}[name]
+        obj = _hook("xgboost", n_classes)
         shape = (len(y),) if n_classes == 2 else (len(y), n_classes)
         predt = np.zeros(shape, np.float32)
         obj(predt, dtrain)  # warm (and fill the caches)
@@ -261,7 +185,7 @@ def xgboost_contenders(X, y, n_classes, rounds, with_adapter=True, replay=False)
 
 
 # --- LightGBM ----------------------------------------------------------------------------------
-def lightgbm_contenders(X, y, n_classes, rounds, with_adapter=True, replay=False):
+def lightgbm_contenders(X, y, n_classes, rounds, replay=False):
     import lightgbm as lgb
 
     base = {
@@ -292,25 +216,17 @@ def lightgbm_contenders(X, y, n_classes, rounds, with_adapter=True, replay=False
 
     contenders = {
         "builtin": trainer(builtin, d_builtin, None),
-        "focal kernel": trainer(focal, d_focal, lambda: KernelObjectiveLGB(n_classes)),
-        "focal kernel, cached": trainer(focal, d_focal, lambda: KernelObjectiveLGB(n_classes, cached=True)),
+        "focalboost hook": trainer(focal, d_focal, lambda: _hook("lightgbm", n_classes)),
     }
     if replay:
-        recorder = RecordingObjective(KernelObjectiveLGB(n_classes))
+        recorder = RecordingObjective(_hook("lightgbm", n_classes))
         lgb.train({**focal, "objective": recorder}, d_focal, rounds)
         contenders["zero-cost objective (replay)"] = trainer(
             focal, d_focal, lambda: ReplayObjective(recorder.rounds)
         )
-    if with_adapter and _adapter("lightgbm", n_classes) is not None:
-        contenders["focal adapter"] = trainer(focal, d_focal, lambda: _adapter("lightgbm", n_classes))
 
     def make(name):
-        return {
-            "builtin": None,
-            "focal kernel": KernelObjectiveLGB(n_classes),
-            "focal kernel, cached": KernelObjectiveLGB(n_classes, cached=True),
-            "focal adapter": _adapter("lightgbm", n_classes),
-        }[name]
+        return None if name == "builtin" else _hook("lightgbm", n_classes)
 
     def round_memory(name):
         if name.startswith("zero-cost"):
@@ -335,6 +251,38 @@ def lightgbm_contenders(X, y, n_classes, rounds, with_adapter=True, replay=False
 
 
 # --- measurement -------------------------------------------------------------------------------
+def _cpu_times():
+    """(busy jiffies of the whole machine, jiffies of this process), or None off Linux."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        with open("/proc/self/stat") as f:
+            mine = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields[:8]) - idle, int(mine[11]) + int(mine[12])  # utime + stime, all threads
+
+
+def others_cores(before, after, seconds):
+    """Cores used by OTHER processes between two _cpu_times() samples (NaN if unknown)."""
+    if before is None or after is None or seconds <= 0:
+        return float("nan")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return max(0.0, ((after[0] - before[0]) - (after[1] - before[1])) / ticks / seconds)
+
+
+def wait_until_idle(max_wait, threshold=0.1, window=2.0):
+    """Wait (up to ``max_wait`` seconds) until other processes use under ``threshold`` cores."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        before, t0 = _cpu_times(), time.monotonic()
+        time.sleep(window)
+        busy = others_cores(before, _cpu_times(), time.monotonic() - t0)
+        if not busy > threshold or time.monotonic() > deadline:  # NaN (not Linux): no waiting
+            return busy
+
+
 def _traced_peak(func):
     """Peak bytes traced by tracemalloc above the level before ``func()`` (numpy buffers included)."""
     gc.collect()
@@ -349,22 +297,29 @@ def _traced_peak(func):
     return peak - before
 
 
-def measure(contenders, rounds, repeats, warmup_rounds=2):
+def measure(contenders, rounds, repeats, warmup_rounds=2, wait_idle=0.0):
+    """Median times of interleaved runs; also the most CPU other processes took during one."""
     for train in contenders.values():  # warm-up: JIT compilation, caches, thread pools
         train(warmup_rounds)
     times = {name: [] for name in contenders}
     objective = {name: [] for name in contenders}
+    others = []
     leaves = {}
     for _ in range(repeats):
         for name, train in contenders.items():
             gc.collect()
+            if wait_idle:
+                wait_until_idle(wait_idle)
+            before = _cpu_times()
             seconds, obj, booster = train(rounds)
+            others.append(others_cores(before, _cpu_times(), seconds))
             times[name].append(seconds)
             if obj is not None and getattr(obj, "calls", 0):
                 objective[name].append(obj.seconds / obj.calls)
             leaves[name] = mean_leaves(booster)
             del booster
-    return {
+    others = [v for v in others if v == v]
+    results = {
         name: {
             "median_s": float(np.median(times[name])),
             "runs_s": times[name],
@@ -373,6 +328,7 @@ def measure(contenders, rounds, repeats, warmup_rounds=2):
         }
         for name in contenders
     }
+    return results, (max(others) if others else float("nan"))
 
 
 def mean_leaves(booster):
@@ -389,7 +345,8 @@ TARGETS = {("xgboost", "binary"): 1.10, ("lightgbm", "binary"): 1.15,
 
 
 def run(quick=False, repeats=None, rounds=None, libs=("xgboost", "lightgbm"),
-        tasks=("binary", "multiclass"), with_adapter=True, memory=True, replay=True, out=print):
+        tasks=("binary", "multiclass"), memory=True, replay=True, wait_idle=0.0,
+        out=print):
     global THREADS
     if quick:
         n_bin, n_mc, rounds, repeats = 2_000, 1_000, rounds or 3, repeats or 1
@@ -404,8 +361,8 @@ def run(quick=False, repeats=None, rounds=None, libs=("xgboost", "lightgbm"),
             build = xgboost_contenders if lib == "xgboost" else lightgbm_contenders
             load0 = os.getloadavg()[0]
             # the replay row (float32 copies of every round's gradients) only for binary: memory
-            contenders, round_memory, call_memory = build(X, y, k, rounds, with_adapter, replay and k == 2)
-            res = measure(contenders, rounds, repeats)
+            contenders, round_memory, call_memory = build(X, y, k, rounds, replay and k == 2)
+            res, others = measure(contenders, rounds, repeats, wait_idle=wait_idle)
             load1 = os.getloadavg()[0]
             base = res["builtin"]["median_s"]
             mem = {}
@@ -419,7 +376,8 @@ def run(quick=False, repeats=None, rounds=None, libs=("xgboost", "lightgbm"),
             shape = f"{len(y):,} rows x {X.shape[1]}" + ("" if k == 2 else f", {k} classes")
             out(
                 f"\n### Training: {lib} {task}, {shape}, {rounds} rounds, {THREADS} threads "
-                f"(median of {repeats}; load average {load0:.1f} -> {load1:.1f})\n"
+                f"(median of {repeats}; load average {load0:.1f} -> {load1:.1f}; other processes "
+                f"took at most {others:.2f} cores during a timed run)\n"
             )
             out(format_table(res, base, mem, len(y) * (1 if k == 2 else k), TARGETS[(lib, task)]))
     return results
@@ -432,8 +390,8 @@ def _mb(value):
 def format_table(res, base, mem, n_margins, target):
     lines = [
         "| objective | train s (median) | runs | ratio vs builtin | target | objective ms/round "
-        "| leaves/tree | peak MB per round | peak MB per objective call (grad+hess = "
-        f"{16 * n_margins / 1e6:.1f}) |",
+        "| leaves/tree | peak MB per round | peak MB per objective call (float32 grad+hess = "
+        f"{8 * n_margins / 1e6:.1f}) |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in res.items():

@@ -2,7 +2,7 @@
 
     python -m benchmarks --quick            # tiny data, a few seconds: checks that everything runs
     python -m benchmarks                    # the full-size runs of benchmarks/RESULTS.md (minutes)
-    python -m benchmarks --only kernel      # or: --only training
+    python -m benchmarks --only kernel      # or: --only training, --only phases
     python -m benchmarks --peer-path DIR    # where `pip install --no-deps --target DIR
                                             #   imbalance-xgboost` put the peer package
 
@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "benchmarks"
 
-from . import bench_kernel, bench_training  # noqa: E402
+from . import bench_kernel, bench_phases, bench_training  # noqa: E402
 
 
 def cpu_model():
@@ -62,15 +62,17 @@ def main(argv=None, out=print):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny data, seconds (no meaningful timings)")
-    parser.add_argument("--only", choices=["kernel", "training"], help="run one part only")
+    parser.add_argument("--only", choices=["kernel", "training", "phases"], help="run one part only")
     parser.add_argument("--repeats", type=int, help="timed repeats (default: 7 kernel, 3 training)")
     parser.add_argument("--rounds", type=int, help="boosting rounds (default 100)")
     parser.add_argument("--libs", default="xgboost,lightgbm", help="comma-separated: xgboost,lightgbm")
     parser.add_argument("--tasks", default="binary,multiclass", help="comma-separated: binary,multiclass")
-    parser.add_argument("--no-adapter", action="store_true", help="skip the focalboost adapter rows")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc measurements")
     parser.add_argument("--no-replay", action="store_true",
                         help="skip the zero-cost objective rows (they keep every round's gradients)")
+    parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                        help="before each timed training run wait up to SECONDS for other "
+                        "processes to leave the CPU (for shared machines)")
     parser.add_argument("--peer-path", default=os.environ.get("FOCALBOOST_BENCH_PEER_PATH"),
                         help="directory holding the imbalance-xgboost package (imxgboost)")
     args = parser.parse_args(argv)
@@ -87,11 +89,13 @@ def main(argv=None, out=print):
             rounds=args.rounds,
             libs=tuple(s for s in args.libs.split(",") if s),
             tasks=tuple(s for s in args.tasks.split(",") if s),
-            with_adapter=not args.no_adapter,
             memory=not args.no_memory,
             replay=not args.no_replay,
+            wait_idle=args.wait_idle,
             out=out,
         )
+    if args.only in (None, "phases"):
+        bench_phases.run(quick=args.quick, repeats=args.repeats, out=out)
     out(f"\nload average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 
