@@ -57,6 +57,8 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload
 
+from . import _openmp_team
+
 __all__ = [
     "binary_gradient_hessian",
     "multiclass_gradient_hessian",
@@ -596,6 +598,9 @@ def _run(kernel, args, n_rows, n_cols=1):
         return kernel(*args, 0, n_rows)
     # chunks of whole multiclass blocks, so that every block but the very last one is full
     chunk = max(1, CHUNK_MARGINS // (n_cols * _BLOCK)) * _BLOCK
+    parallel = _openmp_team.current()  # set by the XGBoost hook: run on XGBoost's own threads
+    if parallel is not None and kernel is _binary_grad_hess_kernel and _openmp_team.takes_binary(args):
+        return _openmp_team.run_binary(parallel, args, n_rows, k, chunk)
     n_chunks = -(-n_rows // chunk)
     counter = itertools.count()  # next() is atomic under the GIL
 

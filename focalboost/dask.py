@@ -483,6 +483,7 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
 
     _parameter_constraints = dict(_FOCAL_CONSTRAINTS)
     _objective_names = ("objective",)
+    _trains_with_xgboost = True
 
     def __init__(
         self,

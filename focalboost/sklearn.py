@@ -75,6 +75,7 @@ from sklearn.utils.validation import (
 from xgboost import XGBClassifier, XGBModel
 
 from . import xgboost as fxgb
+from . import _openmp_team
 from ._adapter import DEFAULT_METRIC_NAME, init_score_rows, library_gradient_hessian
 from ._validation import HESSIAN_CHOICES, check_binary_alpha, check_class_alpha
 from .class_weights import ALPHA_METHODS, binary_alpha, class_alpha
@@ -337,7 +338,9 @@ class _FocalSetup:
             self.scale = _auto_label_scale(self.loss, self.init, y_codes, weights)
         else:  # "auto"
             self.scale = _auto_loss_scale(self.loss, self.init, y_codes, weights)
-        self.objective = _FocalObjective(self.loss, self.scale)
+        self.objective = _FocalObjective(
+            self.loss, self.scale, xgboost=getattr(estimator, "_trains_with_xgboost", False)
+        )
 
     def store(self, estimator):
         estimator.loss_ = self.loss
@@ -359,13 +362,15 @@ class _FocalObjective:
     object (which applies the weights), times ``scale``.
     """
 
-    def __init__(self, loss, scale=1.0):
+    def __init__(self, loss, scale=1.0, xgboost=False):
         self.loss = loss
         self.scale = float(scale)
+        self.xgboost = bool(xgboost)  # binary kernels then run on XGBoost's OpenMP threads
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         # float32 in the margins' memory order: the values the libraries store, no copy by them
-        return library_gradient_hessian(self.loss, y_true, y_pred, sample_weight, self.scale)
+        with _openmp_team.team(_openmp_team.xgboost_team() if self.xgboost else None):
+            return library_gradient_hessian(self.loss, y_true, y_pred, sample_weight, self.scale)
 
     def __repr__(self):
         return f"_FocalObjective({self.loss!r}, scale={self.scale!r})"
@@ -580,6 +585,7 @@ class FocalXGBClassifier(XGBClassifier):
 
     _parameter_constraints = dict(_FOCAL_CONSTRAINTS)
     _objective_names = ("objective",)
+    _trains_with_xgboost = True
 
     def __init__(
         self,

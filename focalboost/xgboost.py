@@ -20,6 +20,7 @@ import ctypes
 
 import numpy as np
 
+from . import _openmp_team
 from ._adapter import (
     DEFAULT_METRIC_NAME,
     _Hook,
@@ -76,7 +77,9 @@ class XGBoostObjective(_Hook):
     def __call__(self, predt, dtrain):
         y = _info(dtrain, "label")
         raw = _raw(self.loss, predt, y.shape[0])
-        return library_gradient_hessian(self.loss, y, raw, _info(dtrain, "weight"))
+        # binary: the kernel runs on XGBoost's own OpenMP threads (focalboost._openmp_team)
+        with _openmp_team.team(_openmp_team.xgboost_team()):
+            return library_gradient_hessian(self.loss, y, raw, _info(dtrain, "weight"))
 
 
 class XGBoostMetric(_Hook):

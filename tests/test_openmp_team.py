@@ -1,0 +1,129 @@
+"""The binary kernel on XGBoost's own OpenMP team (focalboost._openmp_team): found where it should
+be, bit for bit the thread pool's results, errors intact, and used by the XGBoost hooks."""
+
+import sys
+
+import numpy as np
+import pytest
+import xgboost as xgb
+
+from focalboost import BinaryFocalLoss, FocalXGBClassifier
+from focalboost import _kernels, _openmp_team
+from focalboost import xgboost as fxgb
+
+N = 150_000  # enough rows for two threads (MIN_MARGINS_PER_THREAD = 50,000 per thread)
+
+
+@pytest.fixture(scope="module")
+def parallel():
+    found = _openmp_team.xgboost_team()
+    if sys.platform.startswith("linux"):
+        # the pip wheels of XGBoost link GNU OpenMP on Linux: the path must be live here
+        assert found is not None
+    if found is None:
+        pytest.fail("no GNU OpenMP runtime found next to XGBoost on this platform")
+    return found
+
+
+def _data(seed=0, n=N):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 4.0, n).astype(np.float32)
+    x[:4] = [-1e4, 1e4, -30.0, 0.0]
+    y = (rng.random(n) < 0.2).astype(np.float32)
+    w = rng.uniform(0.0, 3.0, n).astype(np.float32)
+    return y, x, w
+
+
+def _buffers(n=N):
+    return np.empty(n, np.float32), np.empty(n, np.float32)
+
+
+@pytest.mark.parametrize("gamma", [0, 2, 2.5])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("exact", [False, True])
+def test_team_results_equal_the_thread_pool_bit_for_bit(parallel, monkeypatch, gamma, weighted, exact):
+    y, x, w = _data()
+    w = w if weighted else None
+    pool = _kernels.binary_gradient_hessian(y, x, gamma, 0.25, exact, w, _buffers())
+    calls = []
+    run = _openmp_team.run_binary
+    monkeypatch.setattr(_openmp_team, "run_binary", lambda *a: calls.append(1) or run(*a))
+    with _openmp_team.team(parallel):
+        team = _kernels.binary_gradient_hessian(y, x, gamma, 0.25, exact, w, _buffers())
+    assert calls == [1]  # the team ran it
+    for a, b in zip(team, pool):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_inputs_the_team_does_not_take_use_the_thread_pool(parallel):
+    y, x, w = _data()
+    ref = _kernels.binary_gradient_hessian(y, x, 2, 0.25)  # float64 outputs
+    with _openmp_team.team(parallel):
+        assert not _openmp_team.takes_binary((y, x, 2, 0.25, 0.75, False, None, *ref))
+        again = _kernels.binary_gradient_hessian(y, x, 2, 0.25)
+        strided = _kernels.binary_gradient_hessian(y[::2], x[::2], 2, 0.25, False, None, _buffers(N // 2))
+    for a, b in zip(again, ref):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(strided[0], ref[0][::2].astype(np.float32))
+
+
+def test_team_reports_invalid_input_like_the_thread_pool(parallel):
+    y, x, w = _data()
+    y[N - 1] = 2.0
+    with _openmp_team.team(parallel), pytest.raises(ValueError, match=r"1 invalid label\(s\), e.g. \[2.0\]"):
+        _kernels.binary_gradient_hessian(y, x, 2, 0.25, False, None, _buffers())
+    y, x, w = _data()
+    x[77_000] = np.nan
+    w[100] = -1.0
+    with _openmp_team.team(parallel), pytest.raises(ValueError, match="NaN or infinite margins"):
+        _kernels.binary_gradient_hessian(y, x, 2, 0.25, False, w, _buffers())
+    x[77_000] = 0.0
+    with _openmp_team.team(parallel), pytest.raises(ValueError, match=r"e.g. \[-1.0\]"):
+        _kernels.binary_gradient_hessian(y, x, 2, 0.25, False, w, _buffers())
+
+
+def _train(monkeypatch, use_team, make_model):
+    calls = []
+    run = _openmp_team.run_binary
+    monkeypatch.setattr(_openmp_team, "run_binary", lambda *a: calls.append(1) or run(*a))
+    monkeypatch.setattr(_openmp_team, "xgboost_team", (lambda f=_openmp_team.xgboost_team: f() if use_team else None))
+    return make_model(), len(calls)
+
+
+@pytest.mark.parametrize("api", ["native", "sklearn"])
+def test_xgboost_hooks_train_on_the_team_and_grow_the_same_trees(parallel, monkeypatch, api):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(N, 4))
+    y = (X[:, 0] + rng.normal(size=N) > 1.5).astype(np.float64)
+    w = rng.uniform(0.5, 2.0, N)
+    loss = BinaryFocalLoss(2.0, 0.25)
+
+    def native():
+        d = xgb.DMatrix(X, y, weight=w)
+        params = {"max_depth": 3, "eta": 0.3, "nthread": 2, **fxgb.training_params(loss, y, w)}
+        return xgb.train(params, d, 5, obj=fxgb.objective(loss)).predict(d, output_margin=True)
+
+    def sklearn():
+        clf = FocalXGBClassifier(gamma=2.0, alpha=0.25, n_estimators=5, max_depth=3, n_jobs=2)
+        return clf.fit(X, y, sample_weight=w).predict_proba(X)
+
+    make = native if api == "native" else sklearn
+    with_team, team_calls = _train(monkeypatch, True, make)
+    without, pool_calls = _train(monkeypatch, False, make)
+    assert team_calls == 5 and pool_calls == 0
+    np.testing.assert_array_equal(with_team, without)
+
+
+def test_discovery_gives_none_for_a_library_without_gnu_openmp(tmp_path):
+    not_elf = tmp_path / "lib.so"
+    not_elf.write_bytes(b"not an ELF file")
+    assert _openmp_team._needed_libraries(str(not_elf)) == []
+    assert _openmp_team._gomp_parallel_of(str(not_elf)) is None
+    needed = _openmp_team._needed_libraries(xgb.core._LIB._name)
+    assert any(name.startswith("libgomp") for name in needed)  # what discovery relies on
+
+
+def test_switched_off_by_the_environment(monkeypatch):
+    monkeypatch.setenv("FOCALBOOST_OPENMP_TEAM", "0")
+    monkeypatch.setattr(_openmp_team, "_found", {})
+    assert _openmp_team.xgboost_team() is None
