@@ -128,6 +128,25 @@ def _hook(lib, n_classes):
 
 
 # --- XGBoost -----------------------------------------------------------------------------------
+def _without_openmp_team(train):
+    """``train`` with the kernels on focalboost's thread pool, as with FOCALBOOST_OPENMP_TEAM=0."""
+    from focalboost import _openmp_team
+
+    def run(num_rounds):
+        pid, missing = os.getpid(), object()
+        saved = _openmp_team._found.get(pid, missing)
+        _openmp_team._found[pid] = None  # what discovery records when switched off
+        try:
+            return train(num_rounds)
+        finally:
+            if saved is missing:
+                del _openmp_team._found[pid]
+            else:
+                _openmp_team._found[pid] = saved
+
+    return run
+
+
 def xgboost_contenders(X, y, n_classes, rounds, replay=False):
     import xgboost as xgb
 
@@ -157,6 +176,10 @@ def xgboost_contenders(X, y, n_classes, rounds, replay=False):
         "builtin": trainer(builtin, None),
         "focalboost hook": trainer(focal, lambda: _hook("xgboost", n_classes)),
     }
+    if n_classes == 2:  # the binary kernel runs on XGBoost's OpenMP team; here without it
+        contenders["focalboost hook, own thread pool"] = _without_openmp_team(
+            trainer(focal, lambda: _hook("xgboost", n_classes))
+        )
     if replay:
         recorder = RecordingObjective(_hook("xgboost", n_classes))
         xgb.train(focal, dtrain, rounds, obj=recorder)

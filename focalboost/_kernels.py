@@ -28,7 +28,9 @@ threads of a small persistent pool take in turn (``numba.get_num_threads()`` is 
 core busy, takes fewer chunks and is never waited for; inside XGBoost this matters, because its
 OpenMP threads spin-wait on the other cores for several milliseconds after each parallel region.
 Inputs of fewer than ``MIN_MARGINS_PER_THREAD`` margins per thread run on the calling thread alone.
-The pool is re-created after a fork. (A ``prange`` kernel would use numba's threading layer
+The pool is re-created after a fork. Inside XGBoost's hooks the binary kernel runs on XGBoost's
+own OpenMP threads instead (:mod:`focalboost._openmp_team`, same chunks, same results). (A
+``prange`` kernel would use numba's threading layer
 instead; measured, it compiles three times slower, splits the rows in fixed shares, and GNU OpenMP,
 that layer's default on Linux, is not fork safe.)
 
