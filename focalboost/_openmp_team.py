@@ -2,12 +2,12 @@
 
 Why. Inside ``xgb.train`` a custom objective runs between two of XGBoost's OpenMP parallel regions.
 After each region, XGBoost's worker threads (GNU OpenMP) keep spinning on their cores for a while
-before they sleep, and focalboost's own threads then compete with them for the same cores:
-measured on 2 cores, the binary kernel took 3.8 ms per round on 1M rows inside ``xgb.train``
-against 2.2 ms alone, and XGBoost's next region started slower (its threads had gone to sleep).
-Run through ``GOMP_parallel`` of XGBoost's own OpenMP runtime instead, the kernel's work is done
-by those very threads, already awake: 100 rounds went from 1.17x to 1.10x the built-in
-``binary:logistic`` (benchmarks/RESULTS.md, ``benchmarks/experiment_gomp_team.py``).
+before they sleep, and focalboost's own threads then compete with them for the same cores.
+Measured on 2 cores (benchmarks/RESULTS.md, run D, 1M rows): with focalboost's thread pool the
+binary kernel took 3.8 ms per round inside ``xgb.train`` (2.0-2.2 ms alone), and a round took
+2.6 ms longer than with the kernel on XGBoost's team, where the kernel took 2.4 ms: 100 rounds
+went from 1.175x to 1.107x the built-in ``binary:logistic``. Run through ``GOMP_parallel`` of
+XGBoost's own OpenMP runtime, the kernel's work is done by those very threads.
 
 How. :func:`xgboost_team` finds the GNU OpenMP runtime XGBoost's library is linked against (its
 ``DT_NEEDED`` entry, opened with ``RTLD_NOLOAD``: only the copy already loaded) and returns its
