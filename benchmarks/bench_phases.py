@@ -6,8 +6,8 @@ gradient and hessian (converted to XGBoost's float32 gradient pairs, then one tr
 script times those three phases separately, next to a built-in ``binary:logistic`` round, so that
 the cost of the objective itself is seen apart from XGBoost's own custom-objective path.
 
-It calls XGBoost internals (``_grad_arrinf``, ``_LIB.XGBoosterTrainOneIter``) exactly as
-``Booster.boost`` does in xgboost 3.2; other versions may need an adjustment.
+The three phases are the public calls ``xgb.train`` makes itself: ``Booster.predict`` and
+``Booster.boost(dtrain, i, grad=..., hess=...)`` (``XGBoosterTrainOneIter``), with the hook between.
 
 Run through ``python -m benchmarks --only phases``.
 """
@@ -26,11 +26,7 @@ from .bench_training import CORES, LEARNING_RATE, _focal_loss, make_binary
 
 
 def _custom_rounds(xgb, dtrain, params, rounds, hook):
-    from xgboost.core import _LIB, _check_call
-    from xgboost.objective import _grad_arrinf
-
     booster = xgb.Booster(params, [dtrain])
-    n = dtrain.num_row()
     phases = {"predict": 0.0, "objective": 0.0, "train_one_iter": 0.0}
     for i in range(rounds):
         t0 = time.perf_counter()
@@ -38,11 +34,7 @@ def _custom_rounds(xgb, dtrain, params, rounds, hook):
         t1 = time.perf_counter()
         grad, hess = hook(predt, dtrain)
         t2 = time.perf_counter()
-        _check_call(
-            _LIB.XGBoosterTrainOneIter(
-                booster.handle, dtrain.handle, i, _grad_arrinf(grad, n), _grad_arrinf(hess, n)
-            )
-        )
+        booster.boost(dtrain, i, grad=grad, hess=hess)  # XGBoosterTrainOneIter
         t3 = time.perf_counter()
         phases["predict"] += t1 - t0
         phases["objective"] += t2 - t1
