@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import statistics
 import time
 
@@ -32,19 +31,9 @@ from sklearn.datasets import make_classification
 from xgboost.dask import DaskXGBClassifier
 
 import focalboost
+from focalboost.cli import _cpu_model
 from focalboost.dask import FocalDaskLGBMClassifier, FocalDaskXGBClassifier
 from focalboost.sklearn import FocalLGBMClassifier, FocalXGBClassifier
-
-
-def _cpu():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _median_time(fit, repeats):
@@ -77,7 +66,7 @@ def main():
 
     rows = []
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
-    with cluster, Client(cluster) as client:
+    with cluster, Client(cluster):  # the default client of the Dask estimators
         chunk = -(-args.rows // 4)  # 4 partitions, 2 per worker
         Xd = da.from_array(X, chunks=(chunk, args.features)).persist()
         yd = da.from_array(y, chunks=chunk).persist()
@@ -107,7 +96,7 @@ def main():
     print(
         f"Dask training time, {args.rows} rows x {args.features} features, {args.classes} classes, "
         f"{args.trees} trees, median of {args.repeats} (after a warm-up fit); {today}, "
-        f"{os.cpu_count()} cores ({_cpu()}), focalboost {focalboost.__version__}, "
+        f"{os.cpu_count()} cores ({_cpu_model() or 'unknown CPU'}), focalboost {focalboost.__version__}, "
         f"xgboost {xgboost.__version__}, lightgbm {lightgbm.__version__}, dask "
         f"{dask.__version__}; load average at the end {load} (1, 5, 15 min)"
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,18 +22,9 @@ if __package__ in (None, ""):  # python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "benchmarks"
 
+from focalboost.cli import _cpu_model  # noqa: E402
+
 from . import bench_kernel, bench_phases, bench_training  # noqa: E402
-
-
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return platform.processor() or "unknown"
 
 
 def machine_header():
@@ -48,7 +38,7 @@ def machine_header():
 
     lines = [
         f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
-        f"machine: {cpu_model()}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}",
+        f"machine: {_cpu_model() or 'unknown'}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}",
         f"python {platform.python_version()}, numpy {numpy.__version__}, scipy {scipy.__version__}, "
         f"numba {numba.__version__}, xgboost {xgboost.__version__}, lightgbm {lightgbm.__version__}",
         f"focalboost kernels: {numba.get_num_threads()} threads (numba default), "
