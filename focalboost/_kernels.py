@@ -60,6 +60,7 @@ from numba import types
 from numba.extending import intrinsic, overload
 
 from . import _openmp_team
+from ._validation import label_vector
 
 __all__ = [
     "binary_gradient_hessian",
@@ -448,6 +449,17 @@ def _multiclass_block_out(grad, hess, i0, nb, K, G, H):
                 hess[i0 + b, j] = H[j, b]
 
 
+@_inline
+def _block_scratch(K):
+    """The scratch _multiclass_block_in fills: class-major (K, _BLOCK) blocks Z and E, then per
+    row of the block c_, jm_ (int64), ok_ (bool), m_, sm1_, a_, wt_, u_ (float64)."""
+    B = _BLOCK
+    return (
+        np.empty((K, B)), np.empty((K, B)), np.empty(B, dtype=np.int64), np.empty(B, dtype=np.int64),
+        np.empty(B, dtype=np.bool_), np.empty(B), np.empty(B), np.empty(B), np.empty(B), np.empty(B),
+    )
+
+
 @_jit
 def _multiclass_grad_hess_kernel(y, raw, gamma, alpha, exact, w, w_step, grad, hess, start, stop):
     y = y[start:stop]  # views indexed from 0, see _binary_grad_hess_kernel
@@ -461,16 +473,7 @@ def _multiclass_grad_hess_kernel(y, raw, gamma, alpha, exact, w, w_step, grad, h
     bad_x = 0
     bad_w = 0
     # scratch per call (one call per thread): (2 K + 12) * _BLOCK numbers, 33 KB for K = 10
-    Z = np.empty((K, B))
-    E = np.empty((K, B))
-    c_ = np.empty(B, dtype=np.int64)
-    jm_ = np.empty(B, dtype=np.int64)
-    ok_ = np.empty(B, dtype=np.bool_)
-    m_ = np.empty(B)
-    sm1_ = np.empty(B)
-    a_ = np.empty(B)
-    wt_ = np.empty(B)
-    u_ = np.empty(B)
+    Z, E, c_, jm_, ok_, m_, sm1_, a_, wt_, u_ = _block_scratch(K)
     P_ = np.empty(B)
     R_ = np.empty(B)
     gPl_ = np.empty(B)
@@ -536,16 +539,7 @@ def _multiclass_loss_kernel(y, raw, gamma, alpha, w, w_step, out, start, stop):
     bad_y = 0
     bad_x = 0
     bad_w = 0
-    Z = np.empty((K, B))
-    E = np.empty((K, B))
-    c_ = np.empty(B, dtype=np.int64)
-    jm_ = np.empty(B, dtype=np.int64)
-    ok_ = np.empty(B, dtype=np.bool_)
-    m_ = np.empty(B)
-    sm1_ = np.empty(B)
-    a_ = np.empty(B)
-    wt_ = np.empty(B)
-    u_ = np.empty(B)
+    Z, E, c_, jm_, ok_, m_, sm1_, a_, wt_, u_ = _block_scratch(K)
     for i0 in range(0, n, B):
         nb = min(B, n - i0)
         by, bx, bw = _multiclass_block_in(
@@ -646,13 +640,7 @@ def _as_margins(raw, ndim):
 
 
 def _as_labels(y, n):
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"y_true must be 1-D, got shape {y.shape}")
-    if y.shape[0] != n:
-        raise ValueError(f"y_true has {y.shape[0]} rows but raw_prediction has {n}")
+    y = label_vector(y, n)
     if y.dtype.kind == "b":
         return y.view(np.uint8)
     if y.dtype.kind not in "fiu":

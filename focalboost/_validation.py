@@ -81,8 +81,9 @@ def as_raw(raw_prediction, ndim, name="raw_prediction"):
     return raw
 
 
-def as_labels(y_true, n_classes, n_rows, name="y_true"):
-    """Integer class labels 0..n_classes-1 (floats equal to integers are accepted)."""
+def label_vector(y_true, n_rows, name="y_true"):
+    """``y_true`` as a 1-D array of ``n_rows`` labels, values and dtype as given (an (n, 1)
+    column is accepted)."""
     y = np.asarray(y_true)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -90,6 +91,12 @@ def as_labels(y_true, n_classes, n_rows, name="y_true"):
         raise ValueError(f"{name} must be 1-D, got shape {y.shape}")
     if y.shape[0] != n_rows:
         raise ValueError(f"{name} has {y.shape[0]} rows but raw_prediction has {n_rows}")
+    return y
+
+
+def as_labels(y_true, n_classes, n_rows, name="y_true"):
+    """Integer class labels 0..n_classes-1 (floats equal to integers are accepted)."""
+    y = label_vector(y_true, n_rows, name)
     if y.dtype.kind == "b":
         y = y.astype(np.int64)
     if y.dtype.kind not in "fiu":
