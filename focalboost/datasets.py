@@ -29,7 +29,7 @@ naming them: drop them or encode them yourself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +60,14 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 
 class DataError(ValueError):
     """Bad input data: the message says what is wrong and what to do. The CLI prints it."""
+
+
+def _stratified_rows(n, n_rows, strata, random_state):
+    """Sorted indices of a random subset of ``n_rows`` of ``n`` rows, stratified by ``strata``."""
+    from sklearn.model_selection import train_test_split
+
+    idx, _ = train_test_split(np.arange(n), train_size=n_rows, stratify=strata, random_state=random_state)
+    return np.sort(idx)
 
 
 @dataclass
@@ -127,22 +135,8 @@ class Dataset:
         """A stratified random subset of ``n_rows`` rows (all rows if there are fewer)."""
         if n_rows is None or n_rows >= len(self.y):
             return self
-        from sklearn.model_selection import train_test_split
-
-        idx, _ = train_test_split(
-            np.arange(len(self.y)), train_size=n_rows, stratify=self.y, random_state=random_state
-        )
-        idx = np.sort(idx)
-        return Dataset(
-            name=self.name,
-            X=self.X.iloc[idx].reset_index(drop=True),
-            y=self.y[idx],
-            classes=self.classes,
-            target=self.target,
-            description=self.description,
-            dropped=self.dropped,
-            categorical=self.categorical,
-        )
+        idx = _stratified_rows(len(self.y), n_rows, self.y, random_state)
+        return replace(self, X=self.X.iloc[idx].reset_index(drop=True), y=self.y[idx])
 
 
 @dataclass
@@ -208,26 +202,8 @@ class MultiLabelDataset:
         """A random subset of ``n_rows`` rows, stratified by :func:`multilabel_strata`."""
         if n_rows is None or n_rows >= len(self.Y):
             return self
-        from sklearn.model_selection import train_test_split
-
-        idx, _ = train_test_split(
-            np.arange(len(self.Y)),
-            train_size=n_rows,
-            stratify=multilabel_strata(self.Y, min_size=2),
-            random_state=random_state,
-        )
-        idx = np.sort(idx)
-        return MultiLabelDataset(
-            name=self.name,
-            X=self.X.iloc[idx].reset_index(drop=True),
-            Y=self.Y[idx],
-            labels=self.labels,
-            positive_classes=self.positive_classes,
-            negative_classes=self.negative_classes,
-            description=self.description,
-            dropped=self.dropped,
-            categorical=self.categorical,
-        )
+        idx = _stratified_rows(len(self.Y), n_rows, multilabel_strata(self.Y, min_size=2), random_state)
+        return replace(self, X=self.X.iloc[idx].reset_index(drop=True), Y=self.Y[idx])
 
 
 def multilabel_strata(Y, min_size=2):

@@ -218,24 +218,16 @@ def plot_focal_derivatives(
         xlabel=xlabel,
         ylabel=f"|dL/d{d}| / |dCE/d{d}|",
     )
-    ax_r.text(
-        0.03 if hard == "left" else 0.97,
-        0.05,
-        "hard rows",
-        transform=ax_r.transAxes,
-        ha="left" if hard == "left" else "right",
-        fontsize=9,
-        color="dimgrey",
-    )
-    ax_r.text(
-        0.97 if hard == "left" else 0.03,
-        0.05,
-        "easy rows",
-        transform=ax_r.transAxes,
-        ha="right" if hard == "left" else "left",
-        fontsize=9,
-        color="dimgrey",
-    )
+    for label, at_left in (("hard rows", hard == "left"), ("easy rows", hard != "left")):
+        ax_r.text(
+            0.03 if at_left else 0.97,
+            0.05,
+            label,
+            transform=ax_r.transAxes,
+            ha="left" if at_left else "right",
+            fontsize=9,
+            color="dimgrey",
+        )
     for ax in (ax_g, ax_h, ax_r):
         ax.set_xlim(lo, hi)
         ax.grid(alpha=0.3)
