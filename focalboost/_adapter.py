@@ -60,8 +60,8 @@ def library_gradient_hessian(loss, y, raw, sample_weight=None, scale=1.0):
         order = "F" if len(shape) == 2 and _column_major(raw) else "C"
         out = (np.empty(shape, np.float32, order=order), np.empty(shape, np.float32, order=order))
         result = fast(y, raw, sample_weight, out=out)
-        if result is not None:
-            return result
+        # rejected by the kernel: the numpy path (what gradient_hessian would do after trying it again)
+        return result if result is not None else loss.reference_gradient_hessian(y, raw, sample_weight)
     grad, hess = loss.gradient_hessian(y, raw, sample_weight)
     if scale != 1.0:
         grad, hess = grad * scale, hess * scale

@@ -82,11 +82,14 @@ def test_team_reports_invalid_input_like_the_thread_pool(parallel):
         _kernels.binary_gradient_hessian(y, x, 2, 0.25, False, w, _buffers())
 
 
+_XGBOOST_TEAM = _openmp_team.xgboost_team
+_RUN_BINARY = _openmp_team.run_binary
+
+
 def _train(monkeypatch, use_team, make_model):
     calls = []
-    run = _openmp_team.run_binary
-    monkeypatch.setattr(_openmp_team, "run_binary", lambda *a: calls.append(1) or run(*a))
-    monkeypatch.setattr(_openmp_team, "xgboost_team", (lambda f=_openmp_team.xgboost_team: f() if use_team else None))
+    monkeypatch.setattr(_openmp_team, "run_binary", lambda *a: calls.append(1) or _RUN_BINARY(*a))
+    monkeypatch.setattr(_openmp_team, "xgboost_team", lambda: _XGBOOST_TEAM() if use_team else None)
     return make_model(), len(calls)
 
 
