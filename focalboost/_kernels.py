@@ -595,8 +595,8 @@ def _run(kernel, args, n_rows, n_cols=1):
     # chunks of whole multiclass blocks, so that every block but the very last one is full
     chunk = max(1, CHUNK_MARGINS // (n_cols * _BLOCK)) * _BLOCK
     parallel = _openmp_team.current()  # set by the XGBoost hook: run on XGBoost's own threads
-    if parallel is not None and kernel is _binary_grad_hess_kernel and _openmp_team.takes_binary(args):
-        return _openmp_team.run_binary(parallel, args, n_rows, k, chunk)
+    if parallel is not None and kernel is _binary_grad_hess_kernel and team_takes_binary(args):
+        return run_binary_on_team(parallel, args, n_rows, k, chunk)
     n_chunks = -(-n_rows // chunk)
     counter = itertools.count()  # next() is atomic under the GIL
 
@@ -616,6 +616,141 @@ def _run(kernel, args, n_rows, n_cols=1):
         if not helper.cancel():  # a helper that has not started is not waited for
             bad = [a + b for a, b in zip(bad, helper.result())]
     return tuple(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# The binary kernel on an OpenMP team (focalboost._openmp_team): a cfunc over a block of int64
+# slots (addresses, sizes, flags) that each thread of the team runs. It lives here, next to the
+# kernel it calls, because numba keys a function's disk cache on its own file only.
+# ---------------------------------------------------------------------------------------------
+
+(_S_N, _S_Y, _S_RAW, _S_W, _S_GRAD, _S_HESS, _S_NEXT, _S_CHUNK, _S_EXACT, _S_INT_GAMMA, _S_GAMMA_I,
+ _S_FLOATS, _S_BAD) = range(13)
+_SLOTS = 16
+
+
+@intrinsic
+def _float32_at(typingctx, address):
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], ir.PointerType(ir.FloatType()))
+
+    return types.CPointer(types.float32)(types.int64), codegen
+
+
+@intrinsic
+def _float64_at(typingctx, address):
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], ir.PointerType(ir.DoubleType()))
+
+    return types.CPointer(types.float64)(types.int64), codegen
+
+
+@intrinsic
+def _fetch_add(typingctx, address, value):
+    """Atomically add ``value`` to the int64 at ``address``; the value before."""
+
+    def codegen(context, builder, signature, args):
+        pointer = builder.inttoptr(args[0], ir.PointerType(ir.IntType(64)))
+        return builder.atomic_rmw("add", pointer, args[1], "monotonic")
+
+    return types.int64(types.int64, types.int64), codegen
+
+
+def _make_binary_team_body():
+    # The kernel is named as a global, never bound to a local name the body closes over: numba
+    # keys a function's disk cache on the pickled values of its closure too, and a pickled
+    # dispatcher differs in every process (every process would compile the body again and add
+    # one more entry to the cache).
+    @numba.cfunc(types.void(types.voidptr), cache=_want_cache(), error_model="numpy")
+    def _binary_team_body(data):
+        a = numba.carray(data, (_SLOTS,), np.int64)
+        n = a[_S_N]
+        chunk = a[_S_CHUNK]
+        n_chunks = (n + chunk - 1) // chunk
+        y = numba.carray(_float32_at(a[_S_Y]), (n,))
+        raw = numba.carray(_float32_at(a[_S_RAW]), (n,))
+        grad = numba.carray(_float32_at(a[_S_GRAD]), (n,))
+        hess = numba.carray(_float32_at(a[_S_HESS]), (n,))
+        f = numba.carray(_float64_at(a[_S_FLOATS]), (3,))  # gamma, alpha1, alpha0
+        exact = a[_S_EXACT] != 0
+        int_gamma = a[_S_GAMMA_I]
+        bad_y = 0
+        bad_x = 0
+        bad_w = 0
+        while True:
+            i = _fetch_add(a[_S_NEXT], 1)
+            if i >= n_chunks:
+                break
+            start = i * chunk
+            stop = min(n, start + chunk)
+            if a[_S_W] != 0:
+                w = numba.carray(_float32_at(a[_S_W]), (n,))
+                if a[_S_INT_GAMMA] != 0:
+                    c = _binary_grad_hess_kernel(
+                        y, raw, int_gamma, f[1], f[2], exact, w, grad, hess, start, stop
+                    )
+                else:
+                    c = _binary_grad_hess_kernel(y, raw, f[0], f[1], f[2], exact, w, grad, hess, start, stop)
+            elif a[_S_INT_GAMMA] != 0:
+                c = _binary_grad_hess_kernel(
+                    y, raw, int_gamma, f[1], f[2], exact, None, grad, hess, start, stop
+                )
+            else:
+                c = _binary_grad_hess_kernel(y, raw, f[0], f[1], f[2], exact, None, grad, hess, start, stop)
+            bad_y += c[0]
+            bad_x += c[1]
+            bad_w += c[2]
+        _fetch_add(a[_S_BAD], bad_y)
+        _fetch_add(a[_S_BAD] + 8, bad_x)
+        _fetch_add(a[_S_BAD] + 16, bad_w)
+
+    return _binary_team_body
+
+
+_team_body = None
+_team_body_lock = threading.Lock()
+
+
+def _binary_team_body():
+    """The cfunc, compiled (or loaded from the disk cache) on first use."""
+    global _team_body
+    with _team_body_lock:
+        if _team_body is None:
+            _team_body = _make_binary_team_body()
+        return _team_body
+
+
+_F32 = np.dtype(np.float32)
+
+
+def _f32_c(a):
+    return isinstance(a, np.ndarray) and a.dtype == _F32 and a.ndim == 1 and a.flags.c_contiguous
+
+
+def team_takes_binary(args):
+    """Whether the team body takes these binary kernel arguments (float32, C order)."""
+    y, raw, gamma, _a1, _a0, _exact, w, grad, hess = args
+    return all(_f32_c(v) for v in (y, raw, grad, hess)) and (w is None or _f32_c(w))
+
+
+def run_binary_on_team(parallel, args, n_rows, n_threads, chunk):
+    """The binary kernel over all rows on ``parallel``'s team of ``n_threads``; its bad counts."""
+    y, raw, gamma, a1, a0, exact, w, grad, hess = args
+    body = _binary_team_body()
+    floats = np.array([float(gamma), a1, a0])
+    counts = np.zeros(3, np.int64)
+    counter = np.zeros(1, np.int64)
+    a = np.zeros(_SLOTS, np.int64)
+    a[_S_N], a[_S_CHUNK] = n_rows, chunk
+    a[_S_Y], a[_S_RAW], a[_S_GRAD], a[_S_HESS] = (v.ctypes.data for v in (y, raw, grad, hess))
+    a[_S_W] = 0 if w is None else w.ctypes.data
+    a[_S_NEXT], a[_S_FLOATS], a[_S_BAD] = counter.ctypes.data, floats.ctypes.data, counts.ctypes.data
+    a[_S_EXACT] = int(bool(exact))
+    is_int = isinstance(gamma, (int, np.integer))
+    a[_S_INT_GAMMA], a[_S_GAMMA_I] = int(is_int), int(gamma) if is_int else 0
+    # the arrays above stay referenced here until GOMP_parallel returns (all threads done)
+    parallel(body.address, a.ctypes.data, n_threads, 0)
+    return tuple(int(v) for v in counts)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The binary kernel on XGBoost's own OpenMP team (focalboost._openmp_team): found where it should
 be, bit for bit the thread pool's results, errors intact, and used by the XGBoost hooks."""
 
+import os
 import sys
 
 import numpy as np
@@ -46,8 +47,8 @@ def test_team_results_equal_the_thread_pool_bit_for_bit(parallel, monkeypatch, g
     w = w if weighted else None
     pool = _kernels.binary_gradient_hessian(y, x, gamma, 0.25, exact, w, _buffers())
     calls = []
-    run = _openmp_team.run_binary
-    monkeypatch.setattr(_openmp_team, "run_binary", lambda *a: calls.append(1) or run(*a))
+    run = _kernels.run_binary_on_team
+    monkeypatch.setattr(_kernels, "run_binary_on_team", lambda *a: calls.append(1) or run(*a))
     with _openmp_team.team(parallel):
         team = _kernels.binary_gradient_hessian(y, x, gamma, 0.25, exact, w, _buffers())
     assert calls == [1]  # the team ran it
@@ -59,7 +60,7 @@ def test_inputs_the_team_does_not_take_use_the_thread_pool(parallel):
     y, x, w = _data()
     ref = _kernels.binary_gradient_hessian(y, x, 2, 0.25)  # float64 outputs
     with _openmp_team.team(parallel):
-        assert not _openmp_team.takes_binary((y, x, 2, 0.25, 0.75, False, None, *ref))
+        assert not _kernels.team_takes_binary((y, x, 2, 0.25, 0.75, False, None, *ref))
         again = _kernels.binary_gradient_hessian(y, x, 2, 0.25)
         strided = _kernels.binary_gradient_hessian(y[::2], x[::2], 2, 0.25, False, None, _buffers(N // 2))
     for a, b in zip(again, ref):
@@ -83,12 +84,12 @@ def test_team_reports_invalid_input_like_the_thread_pool(parallel):
 
 
 _XGBOOST_TEAM = _openmp_team.xgboost_team
-_RUN_BINARY = _openmp_team.run_binary
+_RUN_BINARY = _kernels.run_binary_on_team
 
 
 def _train(monkeypatch, use_team, make_model):
     calls = []
-    monkeypatch.setattr(_openmp_team, "run_binary", lambda *a: calls.append(1) or _RUN_BINARY(*a))
+    monkeypatch.setattr(_kernels, "run_binary_on_team", lambda *a: calls.append(1) or _RUN_BINARY(*a))
     monkeypatch.setattr(_openmp_team, "xgboost_team", lambda: _XGBOOST_TEAM() if use_team else None)
     return make_model(), len(calls)
 
@@ -130,3 +131,25 @@ def test_switched_off_by_the_environment(monkeypatch):
     monkeypatch.setenv("FOCALBOOST_OPENMP_TEAM", "0")
     monkeypatch.setattr(_openmp_team, "_found", {})
     assert _openmp_team.xgboost_team() is None
+
+
+_CACHE_CODE = """
+from focalboost import _kernels
+print(_kernels._binary_team_body().cache_hits)
+"""
+
+
+def test_the_team_body_is_compiled_once_then_loaded_from_the_disk_cache(tmp_path):
+    """A second process loads the compiled team body and adds nothing to the cache (it once added
+    an entry per process: numba keyed the cache on a closure holding a dispatcher)."""
+    import subprocess
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), FOCALBOOST_NUMBA_CACHE="1")
+    hits = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", _CACHE_CODE], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        hits.append(int(done.stdout))
+    assert hits == [0, 1]
+    entries = [p.name for p in tmp_path.rglob("*_binary_team_body*.nbc")]
+    assert len(entries) == 1, entries
