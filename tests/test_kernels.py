@@ -368,6 +368,30 @@ def test_rejects_bad_weights(bad):
         K.multiclass_gradient_hessian(yc, Z, 2.0, None, False, wc)
 
 
+def test_messages_count_every_bad_value_across_chunks_and_threads(monkeypatch):
+    """The kernels only flag bad values; the message's numbers are counted on the error path."""
+    monkeypatch.setattr(K, "MIN_MARGINS_PER_THREAD", 1_000)
+    monkeypatch.setattr(K, "CHUNK_MARGINS", 4_096)
+    y, x, w = _binary_data(n=40_000)
+    y = y.astype(np.float64)
+    y[[5, 20_000, 39_999]] = [2.0, 0.5, -1.0]
+    with pytest.raises(ValueError, match=r"found 3 invalid label\(s\), e.g. \[-1.0, 0.5, 2.0\]"):
+        K.binary_gradient_hessian(y, x, 2.0)
+    y, x, w = _binary_data(n=40_000)
+    x[[0, 12_345]] = [np.nan, -np.inf]
+    with pytest.raises(ValueError, match=r"found 2 row\(s\) with NaN or infinite margins"):
+        K.binary_loss(y, x, 2.0)
+    x[[0, 12_345]] = 0.0
+    w[[1, 2, 30_000, 30_001]] = [-1.0, np.nan, np.inf, -2.0]
+    with pytest.raises(ValueError, match=r"found 4 invalid weight\(s\), e.g. \[-2.0, -1.0, inf, nan\]"):
+        K.binary_gradient_hessian(y, x, 2.0, None, False, w)
+    yc, Z, wc = _multiclass_data(n=10_000)
+    Z[7, [0, 2]] = np.nan  # two in one row: one row
+    Z[9_000, 1] = np.inf
+    with pytest.raises(ValueError, match=r"found 2 row\(s\) with NaN or infinite margins"):
+        K.multiclass_gradient_hessian(yc, Z, 2.0)
+
+
 def test_rejects_bad_shapes_and_parameters():
     y, x, _ = _binary_data(n=50)
     with pytest.raises(ValueError, match="y_true has 49 rows but raw_prediction has 50"):
