@@ -44,7 +44,15 @@ class _LossBase:
 
     # --- public API ----------------------------------------------------------------------------
     def loss(self, y_true, raw_prediction, sample_weight=None):
-        """Per-row loss, multiplied by ``sample_weight`` if given."""
+        """Per-row loss, multiplied by ``sample_weight`` if given (one fused pass for closed-form
+        focal losses, like :meth:`gradient_hessian`)."""
+        fast = self._fast_loss(y_true, raw_prediction, sample_weight)
+        if fast is not None:
+            return fast
+        return self.reference_loss(y_true, raw_prediction, sample_weight)
+
+    def reference_loss(self, y_true, raw_prediction, sample_weight=None):
+        """:meth:`loss` computed by the plain numpy formulas (the reference)."""
         y, raw, w = self._check(y_true, raw_prediction, sample_weight)
         return self._apply_weight(w, self._loss(y, raw))[0]
 
@@ -64,6 +72,10 @@ class _LossBase:
         number of rows; for per-label losses (n, L) both count every label. Empty data gives
         ``(0.0, 0.0)``.
         """
+        fast = self._fast_loss(y_true, raw_prediction, sample_weight)
+        if fast is not None:  # weighted already, and the weights are valid
+            w = as_weights(sample_weight, fast.shape[0])
+            return float(np.sum(fast)), float(fast.shape[0] if w is None else np.sum(w))
         y, raw, w = self._check(y_true, raw_prediction, sample_weight)
         per_row = self._loss(y, raw)
         per_row_size = int(np.prod(per_row.shape[1:]))  # L for per-label losses, else 1
@@ -92,6 +104,10 @@ class _LossBase:
     def _fast_gradient_hessian(self, y_true, raw_prediction, sample_weight, out=None):
         """A fused implementation (writing into ``out``, a (grad, hess) pair of preallocated
         arrays, if given), or None where there is none (the default)."""
+        return None
+
+    def _fast_loss(self, y_true, raw_prediction, sample_weight):
+        """The weighted per-row loss by a fused implementation, or None (the default)."""
         return None
 
     def _class_weight_totals(self, y_true, sample_weight):

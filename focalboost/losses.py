@@ -119,16 +119,23 @@ class _FocalMixin:
     def _fast_gradient_hessian(self, y_true, raw_prediction, sample_weight, out=None):
         """The fused kernel for closed forms; None (the numpy path) for anything it rejects, so
         that accepted variants still compute and invalid input gets the canonical message."""
-        if self.derivatives != "closed_form" or self._kernel is None:
+        if self.derivatives != "closed_form":
+            return None
+        exact = self.hessian == "exact"
+        return self._try_kernel(self._kernel, y_true, raw_prediction, exact, sample_weight, out)
+
+    def _fast_loss(self, y_true, raw_prediction, sample_weight):
+        """The fused loss kernel (whatever ``derivatives`` says: the loss is the same), or None."""
+        return self._try_kernel(self._loss_kernel, y_true, raw_prediction, sample_weight)
+
+    def _try_kernel(self, kernel, y_true, raw_prediction, *args):
+        if kernel is None:
             return None
         shape = np.shape(raw_prediction)  # the kernels infer K from the margins: check it here
         if len(shape) != self._raw_ndim or (self._raw_ndim == 2 and shape[1] != self.n_classes):
             return None
         try:
-            return self._kernel(
-                y_true, raw_prediction, self.gamma, self.alpha, self.hessian == "exact",
-                sample_weight, out,
-            )
+            return kernel(y_true, raw_prediction, self.gamma, self.alpha, *args)
         except (ValueError, TypeError):
             return None
 
@@ -157,6 +164,7 @@ class BinaryFocalLoss(_FocalMixin, BinaryLossBase):
     """
 
     _kernel = staticmethod(_kernels.binary_gradient_hessian)
+    _loss_kernel = staticmethod(_kernels.binary_loss)
 
     def __init__(self, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"):
         self._init_focal(gamma, hessian, derivatives)
@@ -220,6 +228,7 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
     """
 
     _kernel = staticmethod(_kernels.multiclass_gradient_hessian)
+    _loss_kernel = staticmethod(_kernels.multiclass_loss)
 
     def __init__(
         self, n_classes, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"
@@ -323,6 +332,7 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
 
     _raw_ndim = 2
     _kernel = None  # per-label alpha over (n, L): the numpy formulas (elementwise, vectorised)
+    _loss_kernel = None
 
     def __init__(self, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"):
         self._init_focal(gamma, hessian, derivatives)

@@ -214,7 +214,7 @@ def _mp_multiclass(y, z, gamma, alpha):
 
     grads = [mp.diff(f_of(j), z[j], 1) for j in range(K)]
     hess = [mp.diff(f_of(j), z[j], 2) for j in range(K)]
-    return grads, hess
+    return f_of(0)(z[0]), grads, hess
 
 
 @pytest.mark.parametrize("gamma", [0.5, 2.0, 5.0])
@@ -224,14 +224,52 @@ def test_multiclass_closed_form_matches_mpmath(gamma):
     y, Z = _random_multiclass(25, K, 7, scale=10.0)
     exact = MulticlassFocalLoss(K, gamma, alpha, hessian="exact")
     g, h = exact.gradient_hessian(y, Z)
+    L = exact.loss(y, Z)
     h_pos = MulticlassFocalLoss(K, gamma, alpha).gradient_hessian(y, Z)[1]
     for i in range(len(y)):
         with mp.workdps(_digits_for(np.ptp(Z[i]), gamma)):
-            gm, hm = _mp_multiclass(int(y[i]), Z[i], gamma, alpha)
+            Lm, gm, hm = _mp_multiclass(int(y[i]), Z[i], gamma, alpha)
+        assert abs(L[i] - float(Lm)) <= 1e-13 * abs(float(Lm)) + 1e-300, (i, L[i], Lm)
         for j in range(K):
             assert abs(g[i, j] - float(gm[j])) <= 1e-13 * abs(float(gm[j])) + 1e-300
             scale = abs(h[i, j]) + 2 * abs(h_pos[i, j] - h[i, j])
             assert abs(h[i, j] - float(hm[j])) <= 1e-13 * scale + 1e-300, (i, j, h[i, j], hm[j])
+
+
+def _spy(monkeypatch, cls):
+    calls = []
+    kernel = cls._loss_kernel
+    monkeypatch.setattr(cls, "_loss_kernel", staticmethod(lambda *a: calls.append(1) or kernel(*a)))
+    return calls
+
+
+@pytest.mark.parametrize("derivatives", ["closed_form", "finite_difference"])
+def test_loss_and_loss_sums_use_the_fused_kernel(monkeypatch, derivatives):
+    """loss, mean_loss and loss_sums (the metrics' path) run the fused loss kernels: the same
+    values as the numpy reference to 1e-13, the same weight denominators."""
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-40, 40, 500)
+    y = (rng.random(500) < 0.3).astype(np.float32)
+    w = rng.uniform(0.0, 2.0, 500)
+    y3, Z = _random_multiclass(500, 3, 12, scale=10.0)
+    cases = [
+        (BinaryFocalLoss, BinaryFocalLoss(2.0, 0.25, derivatives=derivatives), y, x),
+        (MulticlassFocalLoss, MulticlassFocalLoss(3, 2.5, [0.5, 1.0, 2.0], derivatives=derivatives), y3, Z),
+    ]
+    for cls, loss, labels, raw in cases:
+        calls = _spy(monkeypatch, cls)
+        for weights, denominator in [(None, 500.0), (np.empty(0), 500.0), (w, w.sum())]:
+            ref = loss.reference_loss(labels, raw, weights)
+            np.testing.assert_allclose(loss.loss(labels, raw, weights), ref, rtol=1e-13, atol=0)
+            total, weight = loss.loss_sums(labels, raw, weights)
+            assert weight == denominator
+            assert total == pytest.approx(ref.sum(), rel=1e-13)
+            assert loss.mean_loss(labels, raw, weights) == pytest.approx(ref.sum() / denominator, rel=1e-13)
+        assert len(calls) == 9
+        bad = np.array(labels, dtype=np.float64)
+        bad[0] = 7.0
+        with pytest.raises(ValueError, match="y_true"):  # the canonical message of the numpy path
+            loss.loss_sums(bad, raw)
 
 
 # --- extremes, float32, weights --------------------------------------------------------------------
