@@ -73,9 +73,9 @@ class _LossBase:
         ``(0.0, 0.0)``.
         """
         fast = self._fast_loss(y_true, raw_prediction, sample_weight)
-        if fast is not None:  # weighted already, and the weights are valid
-            w = as_weights(sample_weight, fast.shape[0])
-            return float(np.sum(fast)), float(fast.shape[0] if w is None else np.sum(w))
+        if fast is not None:  # weighted already; the kernel has checked the weights
+            w = np.asarray([] if sample_weight is None else sample_weight, dtype=np.float64)
+            return float(np.sum(fast)), float(np.sum(w) if w.size else fast.shape[0])
         y, raw, w = self._check(y_true, raw_prediction, sample_weight)
         per_row = self._loss(y, raw)
         per_row_size = int(np.prod(per_row.shape[1:]))  # L for per-label losses, else 1
