@@ -12,10 +12,10 @@ They compute the closed forms of :mod:`focalboost.losses` (``signed_focal_terms`
   from a single division shared with log1p. ``r**gamma`` is a product of squarings of r for an
   integer gamma in 0..15 (compiled separately) and exp(gamma log r) otherwise;
 * vectorised: exp and log1p are branch-free polynomial versions written here (Cody-Waite reduction
-  and a degree-13 Taylor polynomial for exp, in Estrin's form; fdlibm's kernel for log1p), within 1 ulp of libm
-  (tested). A call into libm cannot be vectorised; these compile to AVX2/AVX-512 code. The only
-  fast-math flag is ``contract`` (fused multiply-add): it changes no result by more than the
-  rounding of one operation and makes the kernels 1.4x faster;
+  and a degree-13 Taylor polynomial for exp, in Estrin's form; fdlibm's kernel for log1p), within
+  1 ulp of libm (tested). A call into libm cannot be vectorised; these compile to AVX2/AVX-512
+  code. The only fast-math flag is ``contract`` (fused multiply-add): it changes no result by more
+  than the rounding of one operation and makes the kernels 1.4x faster;
 * the multiclass kernel copies blocks of 128 rows into a class-major scratch (32 KB per thread for
   K = 10) so that every step vectorises across rows rather than across a row's few classes;
 * validating at no extra pass: the kernels flag invalid labels, non-finite margins and invalid
