@@ -702,6 +702,11 @@ class FocalXGBClassifier(XGBClassifier):
                 base_score = float(expit(setup.init))
             else:  # multi:softprob reads it as margins
                 base_score = [float(v) for v in setup.init]
+        # XGBClassifier calls setup.objective with labels copied out of the DMatrix, on margins
+        # copied out of the booster, every round; the callback runs the native hook of the same
+        # loss and scale on both read in place instead (the same model, bit for bit; tested)
+        in_place = fxgb._InPlaceMargins(fxgb.XGBoostObjective(setup.loss, setup.scale))
+        params["callbacks"] = [*(params.get("callbacks") or ()), in_place]
         engine = XGBClassifier(
             objective=setup.objective,
             base_score=base_score,
@@ -715,17 +720,20 @@ class FocalXGBClassifier(XGBClassifier):
             encoder.classes_ = classes
             eval_set = [(Xe, encoder.transform(column_or_1d(ye))) for Xe, ye in eval_set]
         optional = {} if feature_weights is None else {"feature_weights": feature_weights}
-        engine.fit(
-            X,
-            y_codes,
-            sample_weight=weights,
-            base_margin=base_margin,
-            eval_set=eval_set,
-            verbose=verbose,
-            sample_weight_eval_set=sample_weight_eval_set,
-            base_margin_eval_set=base_margin_eval_set,
-            **optional,
-        )
+        try:
+            engine.fit(
+                X,
+                y_codes,
+                sample_weight=weights,
+                base_margin=base_margin,
+                eval_set=eval_set,
+                verbose=verbose,
+                sample_weight_eval_set=sample_weight_eval_set,
+                base_margin_eval_set=base_margin_eval_set,
+                **optional,
+            )
+        finally:
+            in_place.restore()
         self._Booster = engine.get_booster()
         if hasattr(engine, "evals_result_"):
             self.evals_result_ = engine.evals_result_
