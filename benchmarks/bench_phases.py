@@ -4,7 +4,9 @@
 the margins into a new numpy array), ``f(predt, dtrain)``, then ``XGBoosterTrainOneIter`` with the
 gradient and hessian (converted to XGBoost's float32 gradient pairs, then one tree is grown). This
 script times those three phases separately, next to a built-in ``binary:logistic`` round, so that
-the cost of the objective itself is seen apart from XGBoost's own custom-objective path.
+the cost of the objective itself is seen apart from XGBoost's own custom-objective path; and once
+more with the margins read in place, as ``focalboost.xgboost.train`` does (the same C call as
+``predict``, without the copy).
 
 The three phases are the public calls ``xgb.train`` makes itself: ``Booster.predict`` and
 ``Booster.boost(dtrain, i, grad=..., hess=...)`` (``XGBoosterTrainOneIter``), with the hook between.
@@ -25,12 +27,16 @@ from focalboost import xgboost as fxgb
 from .bench_training import CORES, LEARNING_RATE, _focal_loss, make_binary
 
 
-def _custom_rounds(xgb, dtrain, params, rounds, hook):
+def _copied_margins(booster, dtrain):
+    return booster.predict(dtrain, output_margin=True, training=True)
+
+
+def _custom_rounds(xgb, dtrain, params, rounds, hook, margins=_copied_margins):
     booster = xgb.Booster(params, [dtrain])
     phases = {"predict": 0.0, "objective": 0.0, "train_one_iter": 0.0}
     for i in range(rounds):
         t0 = time.perf_counter()
-        predt = booster.predict(dtrain, output_margin=True, training=True)
+        predt = margins(booster, dtrain)
         t1 = time.perf_counter()
         grad, hess = hook(predt, dtrain)
         t2 = time.perf_counter()
@@ -65,11 +71,11 @@ def run(quick=False, repeats=None, out=print):
     hook = fxgb.objective(_focal_loss(2))  # the shipped objective: float32 out, labels in place
     all_threads = numba.get_num_threads()
 
-    def custom(k):
+    def custom(k, margins=_copied_margins):
         def run_(num_rounds):
             numba.set_num_threads(k)
             try:
-                return _custom_rounds(xgb, dtrain, focal, num_rounds, hook)
+                return _custom_rounds(xgb, dtrain, focal, num_rounds, hook, margins)
             finally:
                 numba.set_num_threads(all_threads)
 
@@ -79,6 +85,10 @@ def run(quick=False, repeats=None, out=print):
         "built-in binary:logistic": lambda num_rounds: _builtin_rounds(xgb, dtrain, builtin, num_rounds),
         f"focalboost hook, kernel on {all_threads} threads": custom(all_threads),
         "focalboost hook, kernel on 1 thread": custom(1),
+        # what focalboost.xgboost.train and FocalXGBClassifier do: the same C call, no copy
+        f"margins read in place (focalboost.xgboost.train), kernel on {all_threads} threads": custom(
+            all_threads, fxgb._training_margins
+        ),
     }
     for func in configs.values():  # warm-up: JIT compilation, thread pools
         func(2)
@@ -92,7 +102,7 @@ def run(quick=False, repeats=None, out=print):
         f"\n### XGBoost round by phase: binary, {n:,} rows x {X.shape[1]}, {rounds} rounds, "
         f"{threads} XGBoost threads (median of {repeats}, ms per round)\n"
     )
-    out("| run | predict (margin copy) | objective | TrainOneIter (grad handover + tree) | round | vs built-in |")
+    out("| run | predict (margins) | objective | TrainOneIter (grad handover + tree) | round | vs built-in |")
     out("|---|---:|---:|---:|---:|---:|")
     for name, runs in results.items():
         med = {k: np.median([r[k] for r in runs]) * 1e3 for k in runs[0]}

@@ -34,6 +34,9 @@ def test_quick_run_prints_all_tables():
     for contender in ("| builtin |", "| focalboost hook |"):
         assert text.count(contender) == 4
     assert text.count("| zero-cost objective (replay) |") == 2  # binary, both libraries
+    assert text.count("| focalboost.xgboost.train |") == 2  # XGBoost, binary and multiclass
+    assert text.count("| zero-cost objective (replay), margins in place |") == 1
+    assert "| margins read in place (focalboost.xgboost.train), kernel on" in text  # phases
     # every timing cell of the kernel tables is a number (or the peer's reason for "-")
     for row in re.findall(r"^\| focalboost kernel.*$", text, flags=re.M):
         assert re.match(r"\| [^|]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+x \|", row), row
