@@ -572,7 +572,10 @@ class FocalXGBClassifier(XGBClassifier):
     (XGBoost's own classifier path for custom objectives: booster objective ``binary:logistic``
     / ``multi:softprob`` with our gradients) and keeps its booster. So the booster's
     ``base_score`` holds the init score, and XGBoost's built-in metrics and
-    ``get_booster().predict`` see probabilities.
+    ``get_booster().predict`` see probabilities. Its rounds run the native hook of the loss on
+    labels, weights and margins read in place (``focalboost.xgboost._InPlaceMargins``, one more
+    callback after yours), where ``XGBClassifier`` would copy all three every round: the same
+    booster, bit for bit.
 
     Like ``XGBClassifier`` there is no ``decision_function``: the margins are
     ``predict(X, output_margin=True)``. (XGBoost's margins are float32; scikit-learn's

@@ -355,3 +355,22 @@ def test_label_pass_validates_like_the_single_machine_estimators(client):
             cls(**kwargs).fit(Xd, da.from_array(np.column_stack([y, y]), chunks=300))
         with pytest.raises(ValueError, match="only one class with positive weight"):
             cls(**kwargs).fit(Xd, yd, sample_weight=da.from_array(np.where(y == 1, 0.0, 1.0), chunks=300))
+
+
+# --- the margins read in place on the workers ----------------------------------------------------
+class _RequireInPlace(xgb.callback.TrainingCallback):
+    """Fails a worker's training unless its rounds read the margins in place."""
+
+    def before_iteration(self, model, epoch, evals_log):
+        if type(model) is not fxgb._InPlaceMarginBooster:
+            raise AssertionError(f"the worker trains a {type(model).__name__}")
+        return False
+
+
+def test_xgboost_workers_read_labels_and_margins_in_place(client):
+    X, y, w = _data(3)
+    Xd, yd, wd = (da.from_array(a, chunks=1000) for a in (X, y, w))
+    model = FocalDaskXGBClassifier(n_estimators=3, max_depth=2, callbacks=[_RequireInPlace()])
+    _with_timeout(lambda: model.fit(Xd, yd, sample_weight=wd))
+    assert type(model.get_booster()) is xgb.Booster
+    assert len(model.get_params()["callbacks"]) == 1
