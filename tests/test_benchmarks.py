@@ -27,6 +27,8 @@ def test_quick_run_prints_all_tables():
         "### Training: xgboost multiclass",
         "### Training: lightgbm multiclass",
         "### XGBoost round by phase",
+        "### Estimators: xgboost fit",
+        "### Estimators: lightgbm fit",
     ):
         assert title in text
     for method in ("textbook numpy", "seed recipe", "imbalance-xgboost", "focalboost kernel"):
@@ -37,6 +39,8 @@ def test_quick_run_prints_all_tables():
     assert text.count("| focalboost.xgboost.train |") == 2  # XGBoost, binary and multiclass
     assert text.count("| zero-cost objective (replay), margins in place |") == 1
     assert "| margins read in place (focalboost.xgboost.train), kernel on" in text  # phases
+    for estimator in ("FocalXGBClassifier", "FocalXGBClassifier, XGBClassifier's copies", "FocalLGBMClassifier"):
+        assert f"| {estimator} |" in text
     # every timing cell of the kernel tables is a number (or the peer's reason for "-")
     for row in re.findall(r"^\| focalboost kernel.*$", text, flags=re.M):
         assert re.match(r"\| [^|]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+x \|", row), row
