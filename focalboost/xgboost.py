@@ -133,13 +133,15 @@ def metric(loss, name=DEFAULT_METRIC_NAME):
     return XGBoostMetric(loss, name)
 
 
-def train(params, dtrain, num_boost_round=10, *, loss, custom_metric=None, callbacks=None, **kwargs):
+def train(
+    params, dtrain, num_boost_round=10, *, loss, custom_metric=None, callbacks=None, **kwargs
+):
     """``xgb.train`` with the focal ``loss`` as objective; returns the trained ``Booster``.
 
     The same model as ``xgb.train(params, dtrain, num_boost_round, obj=objective(loss),
     custom_metric=metric(loss), ...)`` (tested bit for bit), but faster: every round the objective
     reads XGBoost's margins where XGBoost keeps them, instead of the copy into a new numpy array
-    that ``xgb.train`` makes for a custom objective (1M rows: 4 MB and ~1 ms a round; see
+    that ``xgb.train`` makes for a custom objective (1M rows: 4 MB and 0.6-1 ms a round; see
     :class:`_InPlaceMargins` and benchmarks/RESULTS.md).
 
     * ``params``: XGBoost's; whatever :func:`training_params` sets and ``params`` does not
@@ -211,7 +213,7 @@ class _InPlaceMarginBooster(xgb.Booster):
 
     ``Booster.update(dtrain, i, fobj)`` with a custom objective calls ``self.predict(dtrain,
     output_margin=True, training=True)``, which copies the margins into a new numpy array (4 MB and
-    ~1 ms a round at 1M rows, with the page zeroing and the cache misses that go with it), then
+    0.6-1 ms a round at 1M rows, with the page zeroing and the cache misses that go with it), then
     ``fobj(margins, dtrain)``, then ``self.boost(dtrain, i, grad=..., hess=...)``. This does the
     same with a view of XGBoost's own buffer (:func:`_training_margins`): the same margins from the
     same C call, so the same gradients and the same model, bit for bit.
