@@ -198,3 +198,21 @@ def test_focal_xgb_classifier_keeps_the_users_callbacks():
     model.fit(X, y)
     assert rounds == [0, 1, 2, 3, 4]
     assert len(model.get_params()["callbacks"]) == 1  # the estimator's own parameter is unchanged
+
+
+def test_train_with_a_users_save_best_early_stopping_returns_a_plain_booster(monkeypatch):
+    """EarlyStopping(save_best=True) among the user's callbacks ends training before ours does
+    and returns a sliced copy: still a plain Booster, the same as on the plain path."""
+    X, y, loss = _data("binary")
+    dtrain, dvalid = xgb.DMatrix(X[:1500], y[:1500]), xgb.DMatrix(X[1500:], y[1500:])
+
+    def fit():
+        stop = xgb.callback.EarlyStopping(rounds=2, save_best=True)
+        return fxgb.train({**PARAMS, "eta": 1.0}, dtrain, 60, loss=loss, evals=[(dvalid, "valid")],
+                          callbacks=[stop], verbose_eval=False)
+
+    fast = fit()
+    assert type(fast) is xgb.Booster and "_focalboost_objective" not in fast.__dict__
+    assert fast.num_boosted_rounds() < 60
+    _plain(monkeypatch)
+    assert fast.save_raw() == fit().save_raw()
