@@ -21,10 +21,11 @@ def main():
     loss = BinaryFocalLoss(gamma=2.0, alpha=0.25)
     print(f"{len(y_train)} training rows, {y_train.mean():.1%} positive; {loss}")
 
-    # XGBoost: base_score must be the init score in margin space (training_params sets it)
+    # XGBoost: fxgb.train is xgb.train with the focal objective and metric, base_score set to the
+    # init score in margin space (fxgb.training_params), and the margins read without a copy; the
+    # same as xgb.train(params | training_params, dtrain, 200, obj=objective(loss), ...)
     dtrain = xgb.DMatrix(X_train, y_train)
-    params = {"max_depth": 4, "eta": 0.1, **fxgb.training_params(loss, y_train)}
-    booster = xgb.train(params, dtrain, 200, obj=fxgb.objective(loss), custom_metric=fxgb.metric(loss))
+    booster = fxgb.train({"max_depth": 4, "eta": 0.1}, dtrain, 200, loss=loss)
     margin_xgb = fxgb.predict_margin(booster, xgb.DMatrix(X_test))
 
     # LightGBM: the init score goes into the Dataset and is added back at predict time
