@@ -79,9 +79,12 @@ def test_train_matches_dart_dropout_and_early_stopping(monkeypatch):
     dtrain, dvalid = xgb.DMatrix(X[:1500], y[:1500]), xgb.DMatrix(X[1500:], y[1500:])
     params = {**PARAMS, "booster": "dart", "rate_drop": 0.3, "skip_drop": 0.0, "eta": 0.5}
     kwargs = dict(evals=[(dvalid, "valid")], early_stopping_rounds=3, verbose_eval=False)
+    counter = _TrainingPredictions(monkeypatch)
     fast = fxgb.train(params, dtrain, 40, loss=loss, **kwargs)
+    assert counter.calls == 0
     _plain(monkeypatch)
     plain = fxgb.train(params, dtrain, 40, loss=loss, **kwargs)
+    assert counter.calls == plain.num_boosted_rounds()
     assert fast.best_iteration == plain.best_iteration < 39  # stopped early
     assert fast.save_raw() == plain.save_raw()
 
@@ -211,7 +214,9 @@ def test_train_with_a_users_save_best_early_stopping_returns_a_plain_booster(mon
         return fxgb.train({**PARAMS, "eta": 1.0}, dtrain, 60, loss=loss, evals=[(dvalid, "valid")],
                           callbacks=[stop], verbose_eval=False)
 
+    counter = _TrainingPredictions(monkeypatch)
     fast = fit()
+    assert counter.calls == 0
     assert type(fast) is xgb.Booster and "_focalboost_objective" not in fast.__dict__
     assert fast.num_boosted_rounds() < 60
     _plain(monkeypatch)
