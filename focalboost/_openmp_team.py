@@ -17,9 +17,9 @@ use it for a ``with`` block. The team's threads run a numba ``cfunc`` (``_binary
 :mod:`focalboost._kernels`, next to the kernel it calls, so that the disk cache of the compiled
 code is renewed whenever the kernel's source changes) that takes chunks of rows from a shared
 atomic counter (as the thread pool does) and calls the same kernel, so results are bit for bit
-those of the thread pool (tested). Only the XGBoost
-binary case takes this path (float32 labels, margins and outputs, as the XGBoost hook has them);
-it is the one that needed it (the other targets are met with the thread pool).
+those of the thread pool (tested). Only the XGBoost binary case takes this path (float32 labels,
+margins and outputs, as the XGBoost hook has them); it is the one that needed it (the other
+targets are met with the thread pool).
 
 ``FOCALBOOST_OPENMP_TEAM=0`` switches it off.
 """

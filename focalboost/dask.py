@@ -562,10 +562,8 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
         base_score = self.base_score
         if base_score is None:
             base_score = float(expit(setup.init)) if K == 2 else [float(v) for v in setup.init]
-        # on every worker, the loss's native hook on labels, weights and margins read in place
-        # (as FocalXGBClassifier: the same booster, without three copies a round)
-        in_place = fxgb._InPlaceMargins(fxgb.XGBoostObjective(setup.loss, setup.scale))
-        params["callbacks"] = [*(params.get("callbacks") or ()), in_place]
+        # pickled to every worker, whose rounds then read labels, weights and margins in place
+        params["callbacks"] = setup.xgboost_callbacks(params.get("callbacks"))
         engine = dxgb.DaskXGBClassifier(
             objective=setup.objective,
             base_score=base_score,

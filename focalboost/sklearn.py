@@ -342,6 +342,15 @@ class _FocalSetup:
             self.loss, self.scale, xgboost=getattr(estimator, "_trains_with_xgboost", False)
         )
 
+    def xgboost_callbacks(self, callbacks):
+        """``callbacks`` plus ``self.in_place`` (:class:`focalboost.xgboost._InPlaceMargins`): the
+        XGBoost engine calls ``self.objective`` on labels, weights and margins copied every round;
+        the callback runs the native hook of the same loss and scale on all three read in place
+        instead (the same booster, bit for bit; tested). Call ``self.in_place.restore()`` after
+        fitting."""
+        self.in_place = fxgb._InPlaceMargins(fxgb.XGBoostObjective(self.loss, self.scale))
+        return [*(callbacks or ()), self.in_place]
+
     def store(self, estimator):
         estimator.loss_ = self.loss
         estimator.alpha_ = self.alpha
@@ -705,11 +714,7 @@ class FocalXGBClassifier(XGBClassifier):
                 base_score = float(expit(setup.init))
             else:  # multi:softprob reads it as margins
                 base_score = [float(v) for v in setup.init]
-        # XGBClassifier calls setup.objective with labels copied out of the DMatrix, on margins
-        # copied out of the booster, every round; the callback runs the native hook of the same
-        # loss and scale on both read in place instead (the same model, bit for bit; tested)
-        in_place = fxgb._InPlaceMargins(fxgb.XGBoostObjective(setup.loss, setup.scale))
-        params["callbacks"] = [*(params.get("callbacks") or ()), in_place]
+        params["callbacks"] = setup.xgboost_callbacks(params.get("callbacks"))
         engine = XGBClassifier(
             objective=setup.objective,
             base_score=base_score,
@@ -736,7 +741,7 @@ class FocalXGBClassifier(XGBClassifier):
                 **optional,
             )
         finally:
-            in_place.restore()
+            setup.in_place.restore()
         self._Booster = engine.get_booster()
         if hasattr(engine, "evals_result_"):
             self.evals_result_ = engine.evals_result_

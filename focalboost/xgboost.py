@@ -187,7 +187,7 @@ def _training_margins(booster, dtrain):
     The view is valid until this booster's next prediction on this thread; it is handed to the
     objective, which reads it at once and keeps no reference.
     """
-    shape = ctypes.POINTER(core.c_bst_ulong)()
+    c_shape = ctypes.POINTER(core.c_bst_ulong)()
     dims = core.c_bst_ulong()
     preds = ctypes.POINTER(ctypes.c_float)()
     core._check_call(
@@ -195,12 +195,12 @@ def _training_margins(booster, dtrain):
             booster.handle,
             dtrain.handle,
             _TRAINING_MARGINS,
-            ctypes.byref(shape),
+            ctypes.byref(c_shape),
             ctypes.byref(dims),
             ctypes.byref(preds),
         )
     )
-    shape = tuple(int(shape[i]) for i in range(dims.value))
+    shape = tuple(int(c_shape[i]) for i in range(dims.value))
     if 0 in shape:
         return np.empty(shape, dtype=np.float32)
     view = np.ctypeslib.as_array(preds, shape=shape)
