@@ -18,7 +18,7 @@ Estimators. :class:`FocalDaskXGBClassifier` and :class:`FocalDaskLGBMClassifier`
 versions of :class:`~focalboost.sklearn.FocalXGBClassifier` and
 :class:`~focalboost.sklearn.FocalLGBMClassifier`: the same focal parameters (``gamma``, ``alpha``,
 ``hessian``, ``loss_scale``, ``probability``) with the same meaning, resolved by the same code
-(:class:`focalboost.sklearn._FocalSetup`) from the class weight totals of the distributed
+(:class:`focalboost.sklearn._core.FocalSetup`) from the class weight totals of the distributed
 labels, so a Dask model starts from exactly the single-machine init score, alpha and loss scale.
 
 Everything that depends on the labels depends on them through the class weight totals only (the
@@ -31,7 +31,6 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
-from collections.abc import Mapping
 from types import SimpleNamespace
 
 import dask
@@ -42,23 +41,28 @@ import numpy as np
 from lightgbm.basic import _LIB as _LGBM_LIB
 from lightgbm.basic import _safe_call as _lgbm_safe_call
 from lightgbm.dask import DaskLGBMClassifier, DaskLGBMRegressor
-from scipy.special import expit
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from xgboost import dask as dxgb
 
 from . import xgboost as fxgb
 from ._adapter import DEFAULT_METRIC_NAME, check_loss, init_score_rows, is_multilabel
-from .sklearn import (
-    _FOCAL_CONSTRAINTS,
+from .sklearn._core import (
     FOCAL_PARAMS,
-    FocalXGBClassifier,
-    _FocalSetup,
-    _labels_from_margin,
-    _proba_from_margin,
-    _reject_continued_training,
-    _reject_objective,
-    _store_focal_params,
+    FocalSetup,
+    check_class_totals,
+    check_n_features,
+    check_two_classes,
+    class_weight_factors,
+    combine_factors,
+    focal_estimator,
+    labels_from_margin,
+    pos_weight_factors,
+    proba_from_margin,
+    reject_continued_training,
+    reject_is_unbalance,
+    store_xgboost_fit,
+    xgboost_engine_params,
 )
 
 #: seconds fit waits, after a training error, for the scheduler to report a lost worker (on a
@@ -304,9 +308,12 @@ def predict_proba(client, booster, X, loss, **kwargs):
 
 # --- the estimators' shared parts ----------------------------------------------------------------
 class _DaskFocalFit:
-    """Label pass, encoding and weights shared by both Dask estimators."""
+    """The Dask side of both Dask estimators: the label pass, lazy encoding and weights, the
+    cluster guard, and predictions as Dask arrays. Everything else comes from the estimator core
+    (:mod:`focalboost.sklearn._core`), as for the single-machine estimators."""
 
     def _summarise(self, y, sample_weight, client):
+        """One pass over ``y``: (classes, row counts, weight totals), checked as on one machine."""
         columns = y.shape[1] if isinstance(y, da.Array) and y.ndim == 2 else (
             len(y.columns) if isinstance(y, dd.DataFrame) else 1
         )
@@ -319,20 +326,26 @@ class _DaskFocalFit:
         if classes.dtype.kind in "fc" and not np.all(np.isfinite(classes)):
             raise ValueError("y contains NaN or infinity; classification targets must be finite")
         check_classification_targets(classes)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                "y must contain at least 2 classes to fit a classifier; it contains only one "
-                f"class: {classes[0]!r}"
-            )
+        check_two_classes(classes)
         if sample_weight is not None:
-            if not np.any(totals > 0):
-                raise ValueError("sample_weight must contain at least one non-zero weight; all are zero")
-            if np.count_nonzero(totals) < 2:
-                raise ValueError(
-                    "sample_weight leaves only one class with positive weight "
-                    f"({classes[np.flatnonzero(totals)].tolist()}); at least 2 classes are needed"
-                )
+            check_class_totals(totals, classes)
         return classes, counts, totals
+
+    def _setup(self, y, sample_weight, client, params, dtype=np.int64):
+        """The label pass, the lazy codes and weights (times ``scale_pos_weight`` and, when in
+        ``params``, ``class_weight``), and the :class:`FocalSetup` of the single-machine fit:
+        labels 0..K-1 weighted by the class totals stand in for the full label vector."""
+        classes, counts, totals = self._summarise(y, sample_weight, client)
+        K = classes.shape[0]
+        y_codes = self._encode(y, classes, dtype=dtype)
+        factors = combine_factors(
+            pos_weight_factors(params.get("scale_pos_weight"), K),
+            class_weight_factors(params.get("class_weight"), classes, counts),
+        )
+        weights = self._scaled_weights(sample_weight, y_codes.astype(np.int64), factors)
+        loss_totals = totals if factors is None else totals * factors
+        setup = FocalSetup(self, np.arange(K), classes, loss_totals)
+        return classes, y_codes, weights, setup
 
     @staticmethod
     def _encode(y, classes, dtype=np.int64):
@@ -393,16 +406,6 @@ class _DaskFocalFit:
             w = w.rechunk({0: y_codes.chunks[0]})
         return da.map_blocks(times, y_codes, w, dtype=np.float64)
 
-    def _check_fitted_features(self, X):
-        shape = getattr(X, "shape", None)
-        if shape is not None and len(shape) == 2:
-            n = shape[1]
-            if isinstance(n, numbers.Integral) and n != self.n_features_in_:
-                raise ValueError(
-                    f"X has {n} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
-
     def _run_on_cluster(self, client, train):
         """Run ``train()``; a worker that leaves the cluster meanwhile turns any failure into a
         clear error (the library's own is a socket or collective error) and fits nothing."""
@@ -434,7 +437,7 @@ class _DaskFocalFit:
     def _proba(self, margin):
         """``predict_proba`` from Dask margins, by the single-machine rule (``probability``)."""
         view = self._fitted_view()
-        return _proba_blocks(margin, self.n_classes_, lambda m: _proba_from_margin(view, m))
+        return _proba_blocks(margin, self.n_classes_, lambda m: proba_from_margin(view, m))
 
     def _labels(self, margin):
         """``predict`` from Dask margins: the class of largest margin, as on one machine."""
@@ -443,7 +446,7 @@ class _DaskFocalFit:
         if margin.ndim == 2 and margin.numblocks[1] != 1:
             margin = margin.rechunk({1: -1})
         return margin.map_blocks(
-            lambda m: _labels_from_margin(view, m), dtype=view.classes_.dtype, **drop
+            lambda m: labels_from_margin(view, m), dtype=view.classes_.dtype, **drop
         )
 
     def focal_loss(self, X, y, sample_weight=None, **kwargs):
@@ -463,6 +466,7 @@ def _client(estimator_client):
 
 
 # --- XGBoost -------------------------------------------------------------------------------------
+@focal_estimator("xgboost")
 class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
     """XGBoost focal-loss classifier on Dask: the distributed :class:`FocalXGBClassifier`.
 
@@ -481,45 +485,6 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
     at the same round. A callable ``eval_metric`` of yours is averaged over workers by XGBoost.
     """
 
-    _parameter_constraints = dict(_FOCAL_CONSTRAINTS)
-    _objective_names = ("objective",)
-    _trains_with_xgboost = True
-
-    def __init__(
-        self,
-        *,
-        gamma=2.0,
-        alpha=None,
-        hessian="positive",
-        loss_scale=1.0,
-        probability="posterior",
-        min_split_loss=None,
-        **kwargs,
-    ):
-        _reject_objective(self, kwargs)
-        super().__init__(objective=None, **kwargs)
-        _store_focal_params(self, gamma, alpha, hessian, loss_scale, probability)
-        self.min_split_loss = min_split_loss
-
-    def get_params(self, deep=True):
-        params = super().get_params(deep)
-        params.pop("objective", None)
-        return params
-
-    def set_params(self, **params):
-        _reject_objective(self, params)
-        return super().set_params(**params)
-
-    def get_xgb_params(self):
-        params = super().get_xgb_params()
-        for name in FOCAL_PARAMS + ("objective", "scale_pos_weight"):
-            params.pop(name, None)
-        if params.get("min_split_loss", 0) is None:
-            del params["min_split_loss"]
-        return params
-
-    _engine_eval_metric = FocalXGBClassifier._engine_eval_metric
-
     def fit(
         self,
         X,
@@ -533,43 +498,11 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
     ):
         """Fit on Dask collections; the arguments are those of ``DaskXGBClassifier.fit``."""
         self._validate_params()
-        _reject_continued_training("xgb_model", xgb_model, self)
+        reject_continued_training("xgb_model", xgb_model, self)
         client = _client(self.client)
-        classes, _, totals = self._summarise(y, sample_weight, client)
-        K = classes.shape[0]
-        y_codes = self._encode(y, classes)
-        weights = sample_weight
-        if self.scale_pos_weight is not None:
-            if K != 2:
-                raise ValueError(
-                    "scale_pos_weight is defined for binary problems only; y has "
-                    f"{K} classes (use alpha for per-class weights)"
-                )
-            spw = self.scale_pos_weight
-            if isinstance(spw, bool) or not isinstance(spw, numbers.Real) or not spw > 0:
-                raise ValueError(f"scale_pos_weight must be a number > 0, got {spw!r}")
-            weights = self._scaled_weights(sample_weight, y_codes, [1.0, float(spw)])
-            totals = totals * np.array([1.0, float(spw)])
-        # labels 0..K-1 weighted by the class totals: the same setup as on one machine
-        setup = _FocalSetup(self, np.arange(K), classes, totals)
-
-        params = self.get_params(deep=False)
-        for name in FOCAL_PARAMS + ("scale_pos_weight", "base_score", "eval_metric", "client"):
-            params.pop(name, None)
-        if params.get("min_split_loss") is None:
-            params.pop("min_split_loss", None)
-        params.setdefault("disable_default_eval_metric", True)
-        base_score = self.base_score
-        if base_score is None:
-            base_score = float(expit(setup.init)) if K == 2 else [float(v) for v in setup.init]
-        # pickled to every worker, whose rounds then read labels, weights and margins in place
-        params["callbacks"] = setup.xgboost_callbacks(params.get("callbacks"))
-        engine = dxgb.DaskXGBClassifier(
-            objective=setup.objective,
-            base_score=base_score,
-            eval_metric=self._engine_eval_metric(setup.loss),
-            **params,
-        )
+        params = {"scale_pos_weight": self.scale_pos_weight}
+        classes, y_codes, weights, setup = self._setup(y, sample_weight, client, params)
+        engine = dxgb.DaskXGBClassifier(**xgboost_engine_params(self, setup, classes.shape[0]))
         engine.client = client
         if eval_set is not None:
             eval_set = [(X_eval, self._encode(y_eval, classes)) for X_eval, y_eval in eval_set]
@@ -587,27 +520,15 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
             )
 
         self._run_on_cluster(client, train)
-        self._Booster = engine.get_booster()
-        if hasattr(engine, "evals_result_"):
-            self.evals_result_ = engine.evals_result_
-        elif hasattr(self, "evals_result_"):
-            del self.evals_result_
         self.classes_ = classes
-        self.n_classes_ = K
-        setup.store(self)
-        if self.base_score is None:
-            self.init_score_ = setup.init
-        elif K == 2:
-            self.init_score_ = float(np.log(self.base_score / (1.0 - self.base_score)))
-        else:
-            self.init_score_ = np.asarray(self.base_score, dtype=np.float64)
+        store_xgboost_fit(self, engine, setup, classes)
         return self
 
     def _margin(self, X, *, validate_features=True, iteration_range=None):
         """Margins (Dask array (n,) binary, (n, K) multiclass) including the init score, at
         ``best_iteration`` after early stopping."""
         check_is_fitted(self, "loss_")
-        self._check_fitted_features(X)
+        check_n_features(self, X)
         margin = self.client.sync(
             self._predict_async,
             X,
@@ -663,6 +584,7 @@ class _DaskEngine(DaskLGBMRegressor):
         return super()._lgb_dask_fit(model_factory=_WorkerLGBMRegressor, **kwargs)
 
 
+@focal_estimator("lightgbm")
 class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
     """LightGBM focal-loss classifier on Dask: the distributed :class:`FocalLGBMClassifier`.
 
@@ -684,32 +606,6 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
     partitions (the weighted mean over all rows), and :meth:`focal_loss` gives the value for any
     data. Early stopping is not supported (``ValueError``).
     """
-
-    _parameter_constraints = dict(_FOCAL_CONSTRAINTS)
-    _objective_names = ("objective", "objective_type", "app", "application", "loss")
-
-    def __init__(
-        self,
-        *,
-        gamma=2.0,
-        alpha=None,
-        hessian="positive",
-        loss_scale=1.0,
-        probability="posterior",
-        **kwargs,
-    ):
-        _reject_objective(self, kwargs)
-        super().__init__(**kwargs)
-        _store_focal_params(self, gamma, alpha, hessian, loss_scale, probability)
-
-    def get_params(self, deep=True):
-        params = super().get_params(deep)
-        params.pop("objective", None)
-        return params
-
-    def set_params(self, **params):
-        _reject_objective(self, params)
-        return super().set_params(**params)
 
     def fit(
         self,
@@ -736,31 +632,11 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
                 "LightGBM's Dask training evaluates metrics on each worker's shard, so workers "
                 "would stop at different rounds"
             )
-        if params.get("is_unbalance"):
-            raise ValueError(
-                "is_unbalance is not used by FocalDaskLGBMClassifier; use alpha='balanced' "
-                "(inside the focal loss) or class_weight='balanced' (sample weights)"
-            )
-        classes, counts, totals = self._summarise(y, sample_weight, client)
-        K = classes.shape[0]
-        y_codes = self._encode(y, classes, dtype=np.float64)
-        factors = np.ones(K)
-        spw = params.get("scale_pos_weight")
-        if spw is not None and spw != 1.0:
-            if K != 2:
-                raise ValueError(
-                    "scale_pos_weight is defined for binary problems only; y has "
-                    f"{K} classes (use alpha for per-class weights)"
-                )
-            if isinstance(spw, bool) or not isinstance(spw, numbers.Real) or not spw > 0:
-                raise ValueError(f"scale_pos_weight must be a number > 0, got {spw!r}")
-            factors[1] *= float(spw)
-        if self.class_weight is not None:
-            factors *= self._class_weight_factors(classes, counts)
-        weights = self._scaled_weights(
-            sample_weight, y_codes.astype(np.int64), None if np.all(factors == 1.0) else factors
+        reject_is_unbalance(self, params)
+        classes, y_codes, weights, setup = self._setup(
+            y, sample_weight, client, params, dtype=np.float64
         )
-        setup = _FocalSetup(self, np.arange(K), classes, totals * factors)
+        K = classes.shape[0]
         init_rows = init_score_rows_like(setup.loss, y_codes, setup.init)
 
         for name in FOCAL_PARAMS + ("scale_pos_weight", "class_weight", "is_unbalance"):
@@ -796,14 +672,6 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
         self._evals_result = self._evaluate(client, eval_set, eval_names, eval_sample_weight)
         return self
 
-    def _class_weight_factors(self, classes, counts):
-        """``class_weight`` as per-class multipliers (LightGBM's / scikit-learn's rules)."""
-        if isinstance(self.class_weight, str):  # "balanced": n / (K n_k), unweighted counts
-            return counts.sum() / (classes.shape[0] * counts)
-        if isinstance(self.class_weight, Mapping):
-            return np.array([float(self.class_weight.get(c, 1.0)) for c in classes.tolist()])
-        raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {self.class_weight!r}")
-
     def _evaluate(self, client, eval_set, eval_names, eval_sample_weight):
         """Per-iteration weighted mean focal loss of each eval set over all its rows."""
         if not eval_set:
@@ -827,7 +695,7 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
     def decision_function(self, X, *, start_iteration=0, num_iteration=None):
         """Margins including ``init_score_`` (Dask array (n,) binary, (n, K) multiclass)."""
         check_is_fitted(self, "loss_")
-        self._check_fitted_features(X)
+        check_n_features(self, X)
         booster, init = self._Booster, np.asarray(self.init_score_)
         K = self._n_classes
 

@@ -1,0 +1,387 @@
+""":class:`FocalLGBMClassifier`: the LightGBM layer over the estimator core (:mod:`._core`)."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+from lightgbm import LGBMClassifier
+from lightgbm.basic import LightGBMError
+from lightgbm.sklearn import LGBMModel
+from sklearn.metrics import log_loss
+from sklearn.utils import column_or_1d
+from sklearn.utils.validation import check_is_fitted
+
+from .._adapter import DEFAULT_METRIC_NAME, init_score_rows
+from ._core import (
+    FOCAL_ATTRIBUTES_DOC,
+    FOCAL_PARAMS,
+    FOCAL_PARAMS_DOC,
+    FocalSetup,
+    LocalTargets,
+    check_n_features,
+    encoder_for,
+    focal_estimator,
+    labels_from_margin,
+    probability_for_metrics,
+    proba_from_margin,
+    reject_continued_training,
+    reject_is_unbalance,
+)
+
+_LGBM_METRIC_NAMES = ("metric", "metrics", "metric_types")
+_LGBM_NO_METRIC = {"none", "null", "na", "custom", ""}
+_LGBM_LOGLOSS = {
+    "logloss", "binary_logloss", "binary", "multi_logloss", "multiclass", "softmax",
+    "multiclassova", "multiclass_ova", "ova", "ovr",
+}  # fmt: skip
+_LGBM_ERROR = {"error", "binary_error", "multi_error"}
+_LGBM_RANK_METRICS = {"auc", "average_precision"}  # computed by LightGBM: margins are fine
+_NO_FEATURES = "num_features()) > (0)"  # LightGBM's check message when no feature is usable
+_LGBM_HAS_EVAL_XY = "eval_X" in inspect.signature(LGBMClassifier.fit).parameters
+
+LIGHTGBM_PARAMS_DOC = """
+    **kwargs
+        Any ``{library}`` parameter (``n_estimators``, ``learning_rate``, ``num_leaves``,
+        ``max_depth``, ``min_child_weight``, ``min_child_samples``, ``subsample``,
+        ``colsample_bytree``, ``reg_lambda``, ``class_weight``, ``random_state``, ``n_jobs``,
+        LightGBM parameters such as ``verbose``, ...).
+
+        - ``class_weight`` multiplies the sample weights, as in ``LGBMClassifier``; ``alpha``
+          weights classes inside the focal loss.
+        - ``scale_pos_weight`` (binary only) multiplies the weights of ``classes_[1]`` rows
+          (LightGBM itself ignores it for custom objectives); ``is_unbalance`` is rejected (use
+          ``alpha="balanced"`` or ``class_weight="balanced"``)."""
+
+
+class _LGBMFocalMetric:
+    """LightGBM scikit-learn metric ``(y_true, y_pred, weight) -> (name, value, False)``."""
+
+    def __init__(self, loss, name=DEFAULT_METRIC_NAME):
+        self.loss = loss
+        self.name = name
+
+    def __call__(self, y_true, y_pred, weight):
+        return self.name, self.loss.mean_loss(y_true, y_pred, weight), False
+
+
+class _LGBMLabelMetric:
+    """LightGBM's log loss / classification error, computed on probabilities (LightGBM's own
+    built-in versions would read the margins of a custom objective as probabilities)."""
+
+    def __init__(self, loss, kind):
+        self.loss = loss
+        self.kind = kind
+        prefix = "binary" if loss.n_classes == 2 else "multi"
+        self.name = f"{prefix}_{kind}"
+
+    def __call__(self, y_true, y_pred, weight):
+        proba = self.loss.predict_proba(y_pred)
+        y = np.asarray(y_true).astype(np.int64)
+        if self.kind == "logloss":
+            labels = np.arange(self.loss.n_classes)
+            value = log_loss(y, proba, sample_weight=weight, labels=labels)
+        else:
+            value = float(np.average(np.argmax(proba, axis=1) != y, weights=weight))
+        return self.name, float(value), False
+
+
+class _LGBMProbabilityMetric:
+    """A user's LightGBM ``eval_metric`` callable fed probabilities instead of margins.
+
+    LightGBM decides how to call a metric from its number of parameters (2, 3 or 4); this wrapper
+    reports the user's own signature, so LightGBM calls it exactly as it would call the user's
+    function, and forwards the arguments with ``y_pred`` turned into probabilities.
+    """
+
+    def __init__(self, func, loss):
+        self.func = func
+        self.loss = loss
+
+    @property
+    def __signature__(self):
+        return inspect.signature(self.func)
+
+    def __call__(self, y_true, y_pred, *rest):
+        return self.func(y_true, probability_for_metrics(self.loss, y_pred), *rest)
+
+
+@focal_estimator("lightgbm")
+class FocalLGBMClassifier(LGBMClassifier):
+    __doc__ = f"""LightGBM classifier trained with the focal loss (drop-in for ``LGBMClassifier``).
+
+    Every ``LGBMClassifier`` parameter keeps its name, meaning and default, except ``objective``
+    (always the focal loss).
+
+    Parameters
+    ----------{FOCAL_PARAMS_DOC}{LIGHTGBM_PARAMS_DOC.format(library="LGBMClassifier")}
+        - ``metric``: replaces the default metric, ``"focal_loss"``, like LightGBM's ``metric``.
+
+    Notes
+    -----
+    **Metrics and early stopping.** ``fit(..., eval_X=..., eval_y=...)`` (or ``eval_set``)
+    evaluates ``"focal_loss"``, the weighted mean focal loss (unscaled, lower is better), plus
+    whatever ``fit(eval_metric=...)`` adds, as ``LGBMClassifier`` adds to its default metric.
+    ``callbacks=[lightgbm.early_stopping(k)]`` stops on them and ``predict*`` use
+    ``best_iteration_``. LightGBM computes its built-in metrics on raw margins when the objective
+    is custom, so: ``"auc"`` and ``"average_precision"`` (rank-based) are left to LightGBM;
+    ``"logloss"`` / ``"binary_logloss"`` / ``"multi_logloss"`` and ``"error"`` /
+    ``"binary_error"`` / ``"multi_error"`` are computed here on probabilities; other names raise
+    a ``ValueError``. A callable receives probabilities (P(classes_[1]) for binary, (n, K) for
+    multiclass) as for ``LGBMClassifier``; LightGBM evaluates built-in names before callables.
+
+    **Init score.** LightGBM does not store an ``init_score`` in the model, so the focal init
+    score ``init_score_`` is added to the booster's raw scores by ``decision_function``,
+    ``predict_proba`` and ``predict(raw_score=True)``; ``booster_.predict(X, raw_score=True) +
+    init_score_`` gives the margins. ``pred_contrib`` / ``pred_leaf`` are LightGBM's, unchanged
+    (contributions sum to the margin minus ``init_score_``). A user ``init_score`` in ``fit``
+    replaces the focal one for training and, as in LightGBM, is not added at predict time
+    (``init_score_`` is then 0). ``init_model`` (continued training) is not supported.
+
+    Attributes
+    ----------{FOCAL_ATTRIBUTES_DOC}
+    booster_, best_iteration_, best_score_, evals_result_, feature_importances_, objective_, ...
+        As in ``LGBMClassifier`` (``objective_`` is the focal objective callable).
+    """
+
+    def _process_params(self, stage):
+        """LightGBM's parameter processing, with the focal objective and without the focal
+        parameters (which would otherwise reach the booster) or built-in metrics on margins."""
+        if stage == "fit":
+            self._objective = self._fit_objective
+        params = super()._process_params(stage)
+        for name in FOCAL_PARAMS + ("scale_pos_weight",) + _LGBM_METRIC_NAMES:
+            params.pop(name, None)
+        params["metric"] = []  # fit() passes every metric through eval_metric
+        if getattr(self, "_keep_all_features", False):
+            params["feature_pre_filter"] = False
+        return params
+
+    # --- fit -------------------------------------------------------------------------------------
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        init_score=None,
+        eval_set=None,
+        eval_names=None,
+        eval_sample_weight=None,
+        eval_class_weight=None,
+        eval_init_score=None,
+        eval_metric=None,
+        feature_name="auto",
+        categorical_feature="auto",
+        callbacks=None,
+        init_model=None,
+        *,
+        eval_X=None,
+        eval_y=None,
+    ):
+        """Fit the focal-loss booster; the arguments are those of ``LGBMClassifier.fit``.
+
+        ``y`` may hold any labels; evaluation labels (``eval_X``/``eval_y`` or ``eval_set``) are
+        encoded the same way. See the class notes for metrics, early stopping and init scores.
+        """
+        self._validate_params()
+        reject_continued_training("init_model", init_model, self)
+        params = self.get_params(deep=False)
+        reject_is_unbalance(self, params)
+        targets = LocalTargets(X, y, sample_weight, params)
+        y_codes, classes = targets.codes, targets.classes
+        # LightGBM multiplies class_weight in itself: the objective sees targets.loss_weights
+        setup = FocalSetup(self, y_codes, classes, targets.loss_weights)
+
+        eval_pairs = self._eval_pairs(eval_set, eval_X, eval_y, classes)
+        eval_init = eval_init_score
+        if init_score is None:  # start from the focal init, evaluation sets too
+            init_score = init_score_rows(setup.loss, y_codes, init=setup.init)
+            self.init_score_ = setup.init
+            given = list(eval_init_score) if eval_init_score is not None else []
+            eval_init = [
+                given[i]
+                if i < len(given) and given[i] is not None
+                else init_score_rows(setup.loss, y_eval, init=setup.init)
+                for i, (_, y_eval, _) in enumerate(eval_pairs)
+            ]
+        else:  # the user's init score: as in LightGBM, not stored in the model
+            self.init_score_ = 0.0 if classes.shape[0] == 2 else np.zeros(classes.shape[0])
+
+        fit_args = dict(
+            sample_weight=targets.weights,
+            init_score=init_score,
+            eval_names=eval_names,
+            eval_sample_weight=eval_sample_weight,
+            eval_class_weight=eval_class_weight,
+            eval_init_score=eval_init,
+            eval_metric=self._engine_eval_metric(eval_metric, params, setup.loss),
+            feature_name=feature_name,
+            categorical_feature=categorical_feature,
+            callbacks=callbacks,
+        )
+        if eval_pairs and _LGBM_HAS_EVAL_XY:  # lightgbm >= 4.6 deprecates eval_set ...
+            fit_args["eval_X"] = tuple(X_eval for X_eval, _, _ in eval_pairs)
+            fit_args["eval_y"] = tuple(codes for _, codes, _ in eval_pairs)  # ... and the
+        elif eval_pairs:  # eval_X/eval_y path does not encode labels; eval_set does
+            fit_args["eval_set"] = [(X_eval, y_eval) for X_eval, _, y_eval in eval_pairs]
+        self._fit_objective = setup.objective
+        try:
+            try:
+                super().fit(X, y, **fit_args)
+            except LightGBMError as error:
+                # LightGBM's custom-objective path crashes when no feature can be split (all
+                # filtered by feature_pre_filter, e.g. fewer than 2 * min_child_samples rows),
+                # where its built-in objectives train a constant model. Keep the features: the
+                # trees are then single leaves and the model is the init score, as built-in.
+                if _NO_FEATURES not in str(error) or "feature_pre_filter" in params:
+                    raise
+                self._keep_all_features = True
+                super().fit(X, y, **fit_args)
+        finally:
+            del self._fit_objective
+            self.__dict__.pop("_keep_all_features", None)
+        setup.store(self)
+        return self
+
+    @staticmethod
+    def _eval_pairs(eval_set, eval_X, eval_y, classes):
+        """Evaluation sets as (X, encoded labels, original labels) triples."""
+        if eval_set is not None and (eval_X is not None or eval_y is not None):
+            raise ValueError("Specify either 'eval_set' or 'eval_X' and 'eval_y', but not both.")
+        if eval_set is None:
+            if (eval_X is None) != (eval_y is None):
+                raise ValueError("You must specify eval_X and eval_y, not just one of them.")
+            if eval_X is None:
+                return []
+            if isinstance(eval_X, tuple) != isinstance(eval_y, tuple) or (
+                isinstance(eval_X, tuple) and len(eval_X) != len(eval_y)
+            ):
+                raise ValueError("eval_X and eval_y must both be tuples of the same length, or not")
+            if isinstance(eval_X, tuple):
+                eval_set = list(zip(eval_X, eval_y))
+            else:
+                eval_set = [(eval_X, eval_y)]
+        elif isinstance(eval_set, tuple):
+            eval_set = [eval_set]
+        encoder = encoder_for(classes)
+        return [
+            (X_eval, encoder.transform(column_or_1d(y_eval)), y_eval) for X_eval, y_eval in eval_set
+        ]
+
+    def _engine_eval_metric(self, eval_metric, params, loss):
+        """``fit(eval_metric=...)`` and the ``metric`` parameter as LightGBM would treat them,
+        with metrics LightGBM would compute on margins replaced by probability-based ones."""
+        user_default = next((params[n] for n in _LGBM_METRIC_NAMES if n in params), None)
+        metrics = []
+        for source in (eval_metric, user_default):
+            if source is None:
+                continue
+            items = [source] if isinstance(source, str) or callable(source) else list(source)
+            metrics.extend(items)
+        if user_default is None:
+            metrics.append(DEFAULT_METRIC_NAME)
+        out, seen = [], set()
+        for item in metrics:
+            if callable(item):
+                out.append(_LGBMProbabilityMetric(item, loss))
+                continue
+            if not isinstance(item, str):
+                raise TypeError(f"eval_metric entries must be names or callables, got {item!r}")
+            name = item.lower()
+            if name in _LGBM_NO_METRIC or name in seen:
+                continue
+            seen.add(name)
+            if name == DEFAULT_METRIC_NAME:
+                out.append(_LGBMFocalMetric(loss))
+            elif name in _LGBM_LOGLOSS:
+                out.append(_LGBMLabelMetric(loss, "logloss"))
+            elif name in _LGBM_ERROR:
+                out.append(_LGBMLabelMetric(loss, "error"))
+            elif name in _LGBM_RANK_METRICS:
+                out.append(name)
+            else:
+                raise ValueError(
+                    f"eval_metric {item!r} is not supported by {type(self).__name__}: with a "
+                    "custom objective LightGBM computes built-in metrics on margins. Use "
+                    f"'{DEFAULT_METRIC_NAME}', 'logloss', 'error', 'auc', 'average_precision' or "
+                    "a callable (it receives probabilities)"
+                )
+        return out
+
+    # --- predict ---------------------------------------------------------------------------------
+    def decision_function(
+        self, X, *, start_iteration=0, num_iteration=None, validate_features=False, **kwargs
+    ):
+        """Margins including ``init_score_`` (log-odds of ``classes_[1]``, shape (n,); or
+        (n, n_classes) multiclass), at ``best_iteration_`` after early stopping."""
+        check_is_fitted(self)
+        check_n_features(self, X)
+        raw = LGBMModel.predict(
+            self,
+            X,
+            raw_score=True,
+            start_iteration=start_iteration,
+            num_iteration=num_iteration,
+            validate_features=validate_features,
+            **kwargs,
+        )
+        return np.asarray(raw, dtype=np.float64) + self.init_score_
+
+    def predict_proba(
+        self,
+        X,
+        raw_score=False,
+        start_iteration=0,
+        num_iteration=None,
+        pred_leaf=False,
+        pred_contrib=False,
+        validate_features=False,
+        **kwargs,
+    ):
+        """Class probabilities (n, n_classes) in ``classes_`` order (see ``probability``).
+        ``raw_score=True`` returns the margins (with ``init_score_``); ``pred_leaf`` and
+        ``pred_contrib`` are LightGBM's."""
+        iterations = dict(start_iteration=start_iteration, num_iteration=num_iteration)
+        if pred_leaf or pred_contrib:
+            check_is_fitted(self)
+            check_n_features(self, X)
+            return LGBMModel.predict(
+                self,
+                X,
+                pred_leaf=pred_leaf,
+                pred_contrib=pred_contrib,
+                validate_features=validate_features,
+                **iterations,
+                **kwargs,
+            )
+        margin = self.decision_function(
+            X, validate_features=validate_features, **iterations, **kwargs
+        )
+        return margin if raw_score else proba_from_margin(self, margin)
+
+    def predict(
+        self,
+        X,
+        raw_score=False,
+        start_iteration=0,
+        num_iteration=None,
+        pred_leaf=False,
+        pred_contrib=False,
+        validate_features=False,
+        **kwargs,
+    ):
+        """Class labels: the class of largest margin (see ``probability``); ``raw_score``,
+        ``pred_leaf`` and ``pred_contrib`` as in :meth:`predict_proba`."""
+        iterations = dict(start_iteration=start_iteration, num_iteration=num_iteration)
+        if raw_score or pred_leaf or pred_contrib:
+            return self.predict_proba(
+                X,
+                raw_score=raw_score,
+                pred_leaf=pred_leaf,
+                pred_contrib=pred_contrib,
+                validate_features=validate_features,
+                **iterations,
+                **kwargs,
+            )
+        margin = self.decision_function(X, validate_features=validate_features, **iterations, **kwargs)
+        return labels_from_margin(self, margin)
