@@ -1,0 +1,187 @@
+"""The same behavioural checks over all four focal estimators, so that they cannot drift apart.
+
+FocalXGBClassifier, FocalLGBMClassifier, FocalDaskXGBClassifier and FocalDaskLGBMClassifier are
+thin layers over one core (focalboost.sklearn._core): whatever fit derives from the labels,
+weights and focal parameters (alpha_, init_score_, loss_scale_, loss_) must be the same for all
+four on the same data, and a user base_score must mean the same in both XGBoost estimators.
+"""
+
+import numpy as np
+import pytest
+from scipy.special import logit
+
+from focalboost import FocalLGBMClassifier, FocalXGBClassifier
+
+N_ROWS = 400
+
+
+def _data(n_classes, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(N_ROWS, 4)).astype(np.float32)
+    # imbalanced classes, every class present
+    p = np.geomspace(1.0, 0.2, n_classes)
+    y = rng.choice(n_classes, size=N_ROWS, p=p / p.sum())
+    w = rng.uniform(0.5, 2.0, size=N_ROWS)
+    labels = np.array(["ant", "bee", "cat", "dog"])[:n_classes]  # any label type
+    return X, labels[y], w
+
+
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("distributed")  # the dev extra installs it: never skipped
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    ) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def _local(cls):
+    def fit(X, y, w, **params):
+        return cls(n_estimators=2, n_jobs=1, **params).fit(X, y, sample_weight=w)
+
+    return fit
+
+
+def _dask(name):
+    def fit(X, y, w, client=None, **params):
+        import dask.array as da
+
+        from focalboost import dask as fdask
+
+        cls = getattr(fdask, name)
+        model = cls(n_estimators=2, **params)
+        model.client = client
+        chunks = N_ROWS // 2
+        Xd = da.from_array(X, chunks=(chunks, -1))
+        yd = da.from_array(y, chunks=chunks)
+        wd = None if w is None else da.from_array(w, chunks=chunks)
+        return model.fit(Xd, yd, sample_weight=wd)
+
+    return fit
+
+
+ESTIMATORS = [
+    pytest.param("xgboost", _local(FocalXGBClassifier), id="FocalXGBClassifier"),
+    pytest.param("lightgbm", _local(FocalLGBMClassifier), id="FocalLGBMClassifier"),
+    pytest.param(
+        "xgboost", _dask("FocalDaskXGBClassifier"), id="FocalDaskXGBClassifier",
+        marks=pytest.mark.slow,
+    ),
+    pytest.param(
+        "lightgbm", _dask("FocalDaskLGBMClassifier"), id="FocalDaskLGBMClassifier",
+        marks=pytest.mark.slow,
+    ),
+]
+
+
+def _fit(fit, request, X, y, w, **params):
+    if "Dask" in request.node.callspec.id:
+        return fit(X, y, w, client=request.getfixturevalue("client"), **params)
+    return fit(X, y, w, **params)
+
+
+def _reference(X, y, w, **params):
+    """What every estimator must derive: the single-machine XGBoost estimator's attributes."""
+    return FocalXGBClassifier(n_estimators=1, n_jobs=1, **params).fit(X, y, sample_weight=w)
+
+
+ALPHAS = {
+    2: [None, 0.3, "balanced", "inverse_frequency", {"ant": 1.0, "bee": 3.0}, [2.0, 1.0]],
+    3: [None, "balanced", "enet", {"ant": 1.0, "bee": 2.0, "cat": 4.0}, [0.2, 0.3, 0.5]],
+}
+
+
+@pytest.mark.parametrize("library, fit", ESTIMATORS)
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_every_estimator_derives_the_same_alpha_init_score_and_scale(library, fit, n_classes, request):
+    X, y, w = _data(n_classes)
+    for alpha in ALPHAS[n_classes]:
+        for weights in (None, w):
+            params = dict(gamma=1.5, alpha=alpha, loss_scale="auto")
+            model = _fit(fit, request, X, y, weights, **params)
+            ref = _reference(X, y, weights, **params)
+            np.testing.assert_array_equal(model.classes_, ref.classes_)
+            # the same loss; alpha may differ in the last digit (distributed weight sums)
+            assert type(model.loss_) is type(ref.loss_)
+            assert (model.loss_.gamma, model.loss_.hessian) == (ref.loss_.gamma, ref.loss_.hessian)
+            assert model.loss_.n_classes == n_classes
+            if alpha is None:
+                assert model.alpha_ is None
+            else:
+                np.testing.assert_allclose(model.alpha_, ref.alpha_, rtol=1e-12)
+            init = np.asarray(model.init_score_)
+            assert init.shape == (() if n_classes == 2 else (n_classes,))
+            np.testing.assert_allclose(init, ref.init_score_, rtol=1e-9, atol=1e-12)
+            assert model.loss_scale_ == pytest.approx(ref.loss_scale_, rel=1e-9)
+
+
+@pytest.mark.parametrize("library, fit", ESTIMATORS)
+def test_scale_pos_weight_means_the_same_everywhere(library, fit, request):
+    X, y, w = _data(2)
+    model = _fit(fit, request, X, y, w, alpha="balanced", scale_pos_weight=4.0)
+    # scale_pos_weight multiplies the weights of classes_[1] rows
+    w4 = np.where(y == model.classes_[1], 4.0 * w, w)
+    ref = _reference(X, y, w4, alpha="balanced")
+    np.testing.assert_allclose(model.alpha_, ref.alpha_, rtol=1e-12)
+    np.testing.assert_allclose(model.init_score_, ref.init_score_, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("library, fit", ESTIMATORS)
+def test_scale_pos_weight_is_refused_for_multiclass(library, fit, request):
+    X, y, w = _data(3)
+    with pytest.raises(ValueError, match="scale_pos_weight is defined for binary"):
+        _fit(fit, request, X, y, w, scale_pos_weight=2.0)
+
+
+@pytest.mark.parametrize("library, fit", [p for p in ESTIMATORS if p.values[0] == "lightgbm"])
+@pytest.mark.parametrize("class_weight", ["balanced", {"ant": 2.0, "cat": 0.5}])
+def test_class_weight_enters_the_loss_the_same_way(library, fit, class_weight, request):
+    X, y, w = _data(3)
+    model = _fit(fit, request, X, y, w, alpha="balanced", class_weight=class_weight)
+    counts = np.array([np.sum(y == c) for c in model.classes_], dtype=float)
+    if class_weight == "balanced":
+        factors = N_ROWS / (3 * counts)
+    else:
+        factors = np.array([class_weight.get(c, 1.0) for c in model.classes_])
+    codes = np.searchsorted(model.classes_, y)
+    ref = _reference(X, y, w * factors[codes], alpha="balanced")
+    np.testing.assert_allclose(model.alpha_, ref.alpha_, rtol=1e-12)
+    np.testing.assert_allclose(model.init_score_, ref.init_score_, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("library, fit", [p for p in ESTIMATORS if p.values[0] == "xgboost"])
+@pytest.mark.parametrize("n_classes, base_score", [(2, 0.3), (3, 0.5), (3, [0.1, -0.2, 0.3])])
+def test_a_user_base_score_gives_the_same_init_score(library, fit, n_classes, base_score, request):
+    X, y, w = _data(n_classes)
+    model = _fit(fit, request, X, y, w, base_score=base_score)
+    if n_classes == 2:
+        assert np.ndim(model.init_score_) == 0
+        assert model.init_score_ == pytest.approx(logit(base_score), rel=1e-12)
+    else:  # one margin per class, a scalar broadcast to all of them
+        expected = np.broadcast_to(np.asarray(base_score, float), (n_classes,))
+        assert np.shape(model.init_score_) == (n_classes,)
+        np.testing.assert_array_equal(model.init_score_, expected)
+
+
+@pytest.mark.parametrize("library, fit", ESTIMATORS)
+def test_objective_and_its_aliases_are_refused(library, fit, request):
+    X, y, w = _data(2)
+    names = ["objective"] + (["application", "loss"] if library == "lightgbm" else [])
+    for name in names:
+        with pytest.raises(ValueError, match=f"Invalid parameter '{name}'"):
+            _fit(fit, request, X, y, w, **{name: "binary"})
+
+
+@pytest.mark.parametrize("library, fit", ESTIMATORS)
+def test_focal_parameters_round_trip_through_get_and_set_params(library, fit, request):
+    from sklearn.base import clone
+
+    X, y, w = _data(2)
+    model = _fit(fit, request, X, y, None, gamma=0.5, alpha=0.25, probability="focal")
+    params = model.get_params()
+    assert {k: params[k] for k in ("gamma", "alpha", "hessian", "loss_scale", "probability")} == dict(
+        gamma=0.5, alpha=0.25, hessian="positive", loss_scale=1.0, probability="focal"
+    )
+    assert "objective" not in params
+    twin = clone(model).set_params(gamma=3.0)
+    assert twin.gamma == 3.0 and twin.alpha == 0.25
