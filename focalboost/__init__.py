@@ -1,9 +1,16 @@
-"""focalboost: focal loss as a first-class objective for XGBoost and LightGBM."""
+"""focalboost: focal loss as a first-class objective for XGBoost and LightGBM.
+
+``import focalboost`` loads the maths (losses, posterior, class weights) only; the estimators and
+the loss contract are imported on first use (module ``__getattr__``), so that importing the
+package does not load XGBoost, LightGBM, pandas or Dask. The submodules are imported as usual:
+``from focalboost import xgboost as fxgb`` loads XGBoost, ``focalboost.lightgbm`` LightGBM.
+"""
+
+from importlib import import_module
 
 from .class_weights import binary_alpha, class_alpha
 from .finite_difference import FiniteDifferenceBinaryLoss, FiniteDifferenceMulticlassLoss
 from .losses import BinaryFocalLoss, MulticlassFocalLoss, MultiLabelFocalLoss
-from .sklearn import FocalLGBMClassifier, FocalXGBClassifier
 from .posterior import (
     binary_optimal_margin,
     binary_posterior,
@@ -11,9 +18,17 @@ from .posterior import (
     multiclass_posterior,
 )
 
+#: public names imported on first access: name -> module (relative to this package)
+_LAZY = {
+    "FocalXGBClassifier": ".sklearn",
+    "FocalLGBMClassifier": ".sklearn",
+    "BoostingLoss": ".base",
+}
+
 __all__ = [
     "FocalXGBClassifier",
     "FocalLGBMClassifier",
+    "BoostingLoss",
     "BinaryFocalLoss",
     "MulticlassFocalLoss",
     "MultiLabelFocalLoss",
@@ -27,3 +42,16 @@ __all__ = [
     "multiclass_optimal_margin",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups are plain attribute reads
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

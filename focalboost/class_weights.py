@@ -20,7 +20,6 @@ every rule that favours the minority class this is > 0.5 when class 1 is the min
 from __future__ import annotations
 
 import numpy as np
-from sklearn.utils.class_weight import compute_class_weight
 
 from ._validation import as_labels, as_weights
 
@@ -64,6 +63,9 @@ def class_alpha(y, method="balanced", *, n_classes=None, sample_weight=None, c=1
     y_int, w, totals = _class_totals(y_arr, n_classes, sample_weight)
     freq = totals / totals.sum()
     if method == "balanced":
+        # imported here: scikit-learn (and the pandas it loads) stays out of `import focalboost`
+        from sklearn.utils.class_weight import compute_class_weight
+
         return compute_class_weight(
             "balanced", classes=np.arange(n_classes), y=y_int, sample_weight=w
         ).astype(np.float64)

@@ -6,10 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+
+pytestmark = pytest.mark.slow  # minutes, not seconds: `pytest -m "not slow"` skips them
 
 from benchmarks import bench_kernel, run  # noqa: E402
 

@@ -33,6 +33,8 @@ from focalboost import xgboost as fxgb  # noqa: E402
 from focalboost.dask import FocalDaskLGBMClassifier, FocalDaskXGBClassifier  # noqa: E402
 from focalboost.sklearn import FocalLGBMClassifier, FocalXGBClassifier  # noqa: E402
 
+pytestmark = pytest.mark.slow  # minutes, not seconds: `pytest -m "not slow"` skips them
+
 # the workers unpickle this module's callbacks by value: they cannot import the test module
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
