@@ -21,7 +21,8 @@ those of the thread pool (tested). Only the XGBoost binary case takes this path 
 margins and outputs, as the XGBoost hook has them); it is the one that needed it (the other
 targets are met with the thread pool).
 
-``FOCALBOOST_OPENMP_TEAM=0`` switches it off.
+``FOCALBOOST_OPENMP_TEAM=0`` switches it off, and so does ``FOCALBOOST_FAST_PATHS=0``
+(:mod:`focalboost._compat`, where libxgboost's path is found: a private XGBoost attribute).
 """
 
 from __future__ import annotations
@@ -30,14 +31,22 @@ import contextlib
 import ctypes
 import os
 import struct
+import sys
 import threading
+
+from . import _compat
+from ._compat import logger
 
 _local = threading.local()
 _found = {}  # pid -> GOMP_parallel or None
 
 
 def enabled():
-    return os.environ.get("FOCALBOOST_OPENMP_TEAM", "1").strip().lower() not in ("0", "false", "no")
+    """Whether the team may be used: the fast paths are on (``FOCALBOOST_FAST_PATHS``,
+    :mod:`focalboost._compat`) and ``FOCALBOOST_OPENMP_TEAM`` does not switch it off."""
+    if not _compat.fast_paths_enabled():
+        return False
+    return os.environ.get("FOCALBOOST_OPENMP_TEAM", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def current():
@@ -93,17 +102,32 @@ def _gomp_parallel_of(library_path):
     return None
 
 
+def _discover():
+    from ._compat.xgboost import library_path  # imports xgboost: only when the team is asked for
+
+    path = library_path()  # None: fast paths off, or its check failed (logged)
+    if path is None:
+        return None
+    try:
+        parallel = _gomp_parallel_of(path)
+        problem = None if parallel is not None else "XGBoost's library links no GNU OpenMP runtime"
+    except Exception as error:  # noqa: BLE001 - any surprise: the thread pool serves instead
+        parallel, problem = None, f"{type(error).__name__}: {error}"
+    if problem is not None:
+        # expected off Linux (XGBoost's wheels link another OpenMP runtime there): debug only
+        log = logger.warning if sys.platform.startswith("linux") else logger.debug
+        log(
+            "focalboost fast path 'openmp_team' is not available (%s); the binary kernel runs on "
+            "focalboost's thread pool instead: the same results, slower inside xgb.train", problem,
+        )
+    return parallel
+
+
 def xgboost_team():
-    """XGBoost's ``GOMP_parallel`` (cached per process), or None where it cannot be used."""
+    """XGBoost's ``GOMP_parallel`` (discovered once per process), or None where it is not used."""
+    if not enabled():
+        return None
     pid = os.getpid()
     if pid not in _found:
-        parallel = None
-        if enabled():
-            try:
-                from xgboost import core
-
-                parallel = _gomp_parallel_of(core._LIB._name)
-            except Exception:  # noqa: BLE001 - any surprise: the thread pool serves instead
-                parallel = None
-        _found[pid] = parallel
+        _found[pid] = _discover()
     return _found[pid]

@@ -16,18 +16,25 @@ Example::
 :func:`train` does the same in one call (``train(params, dtrain, 200, loss=loss, evals=...)``)
 and trains faster: it hands the objective XGBoost's own margins instead of the copy that
 ``xgb.train`` makes for a custom objective every round (:class:`_InPlaceMargins`).
+
+The private XGBoost internals behind these fast paths (reading labels, weights and margins in
+place) live in :mod:`focalboost._compat.xgboost`, each behind a feature check with a public
+fallback; ``FOCALBOOST_FAST_PATHS=0`` switches them all off (:mod:`focalboost._compat`). The
+names ``_info``, ``_training_margins``, ``_InPlaceMargins`` and ``_InPlaceMarginBooster`` are
+re-exported here for the modules that use them.
 """
 
 from __future__ import annotations
 
-import ctypes
-import json
-
 import numpy as np
 import xgboost as xgb
-from xgboost import collective, core
+from xgboost import collective
 
 from . import _openmp_team
+from ._compat.xgboost import InPlaceMarginBooster as _InPlaceMarginBooster  # noqa: F401
+from ._compat.xgboost import InPlaceMargins as _InPlaceMargins
+from ._compat.xgboost import dmatrix_info as _info
+from ._compat.xgboost import training_margins as _training_margins  # noqa: F401
 from ._adapter import (
     DEFAULT_METRIC_NAME,
     _Hook,
@@ -45,30 +52,6 @@ def _raw(loss, predt, n_rows):
     if n_rows == 0:  # an empty shard (a Dask worker holding no rows of an eval set)
         return predt.reshape(0, loss.n_classes if is_multiclass(loss) else (loss.n_labels or 0))
     return predt.reshape(n_rows, -1)
-
-
-def _info(dmatrix, field):
-    """``dmatrix.get_label()`` / ``get_weight()`` without their copy: a read-only view of the
-    DMatrix's own float32 buffer: (n,), (n, L) for multi-target labels, empty if not set.
-
-    ``get_label()`` copies the labels on every call, i.e. every boosting round (4 MB at 1M rows).
-    The view (C function ``XGDMatrixGetFloatInfo``, which returns a pointer to the buffer) is
-    always current, as nothing is cached (``set_label`` between rounds is seen), and it is used
-    only inside one hook call, while XGBoost holds the DMatrix.
-    """
-    length = core.c_bst_ulong()
-    pointer = ctypes.POINTER(ctypes.c_float)()
-    core._check_call(
-        core._LIB.XGDMatrixGetFloatInfo(
-            dmatrix.handle, core.c_str(field), ctypes.byref(length), ctypes.byref(pointer)
-        )
-    )
-    if length.value == 0:
-        return np.empty(0, dtype=np.float32)
-    view = np.ctypeslib.as_array(pointer, shape=(length.value,))
-    view.flags.writeable = False
-    n_rows = dmatrix.num_row()
-    return view if length.value == n_rows else view.reshape(n_rows, -1)
 
 
 class XGBoostObjective(_Hook):
@@ -173,109 +156,6 @@ def train(
         )
     finally:
         in_place.restore()  # also when training raised (xgb.train then skips after_training)
-
-
-_TRAINING_MARGINS = json.dumps(
-    {"type": 1, "training": True, "iteration_begin": 0, "iteration_end": 0, "strict_shape": False}
-).encode()
-
-
-def _training_margins(booster, dtrain):
-    """What ``booster.predict(dtrain, output_margin=True, training=True)`` returns, without copying
-    it: a read-only view of the output buffer XGBoost keeps per booster and thread.
-
-    The view is valid until this booster's next prediction on this thread; it is handed to the
-    objective, which reads it at once and keeps no reference.
-    """
-    c_shape = ctypes.POINTER(core.c_bst_ulong)()
-    dims = core.c_bst_ulong()
-    preds = ctypes.POINTER(ctypes.c_float)()
-    core._check_call(
-        core._LIB.XGBoosterPredictFromDMatrix(
-            booster.handle,
-            dtrain.handle,
-            _TRAINING_MARGINS,
-            ctypes.byref(c_shape),
-            ctypes.byref(dims),
-            ctypes.byref(preds),
-        )
-    )
-    shape = tuple(int(c_shape[i]) for i in range(dims.value))
-    if 0 in shape:
-        return np.empty(shape, dtype=np.float32)
-    view = np.ctypeslib.as_array(preds, shape=shape)
-    view.flags.writeable = False
-    return view
-
-
-class _InPlaceMarginBooster(xgb.Booster):
-    """A ``Booster`` whose rounds hand the objective XGBoost's margins in place.
-
-    ``Booster.update(dtrain, i, fobj)`` with a custom objective calls ``self.predict(dtrain,
-    output_margin=True, training=True)``, which copies the margins into a new numpy array (4 MB and
-    0.6-1 ms a round at 1M rows, with the page zeroing and the cache misses that go with it), then
-    ``fobj(margins, dtrain)``, then ``self.boost(dtrain, i, grad=..., hess=...)``. This does the
-    same with a view of XGBoost's own buffer (:func:`_training_margins`): the same margins from the
-    same C call, so the same gradients and the same model, bit for bit.
-
-    Only :class:`_InPlaceMargins` makes one, by switching the class of the booster that
-    ``xgb.train`` created for the length of the training run; pickles and copies are plain
-    ``Booster`` objects.
-    """
-
-    def update(self, dtrain, iteration, fobj=None):
-        hook = self.__dict__.get("_focalboost_objective")
-        if fobj is None or hook is None or not isinstance(dtrain, xgb.DMatrix):
-            return super().update(dtrain, iteration, fobj)
-        # hook replaces fobj: the same objective, reading labels and weights in place
-        grad, hess = hook(_training_margins(self, dtrain), dtrain)
-        self.boost(dtrain, iteration, grad=grad, hess=hess)
-
-    def __reduce_ex__(self, protocol):
-        # pickled during training (e.g. by a checkpoint callback): a plain Booster
-        state = self.__getstate__()
-        state.pop("_focalboost_objective", None)
-        return (_new_booster, (), state)
-
-
-def _new_booster():
-    return xgb.Booster.__new__(xgb.Booster)
-
-
-class _InPlaceMargins(xgb.callback.TrainingCallback):
-    """Training callback: rounds with a custom objective run ``objective`` on margins read in
-    place (:class:`_InPlaceMarginBooster`), from ``before_training`` to ``after_training``.
-
-    ``objective`` must compute what the ``obj`` given to ``xgb.train`` computes (it replaces it):
-    :func:`train` passes the same hook; ``FocalXGBClassifier`` passes the native hook of its loss
-    in place of its scikit-learn-style objective (which would copy the labels every round).
-    A booster that is not a plain ``xgb.Booster`` (``xgb.cv``'s folds) is left alone; call
-    :meth:`restore` after training in any case, as ``xgb.train`` skips ``after_training`` when
-    it raises.
-    """
-
-    def __init__(self, objective):
-        super().__init__()
-        self.objective = objective
-        self._model = None
-
-    def before_training(self, model):
-        if type(model) is xgb.Booster:
-            model.__class__ = _InPlaceMarginBooster
-            model._focalboost_objective = self.objective
-            self._model = model
-        return model
-
-    def after_training(self, model):
-        self.restore()
-        return model
-
-    def restore(self):
-        """Turn the booster back into a plain ``xgb.Booster`` (idempotent)."""
-        model, self._model = self._model, None
-        if model is not None:
-            model.__dict__.pop("_focalboost_objective", None)
-            model.__class__ = xgb.Booster
 
 
 def training_params(loss, y, sample_weight=None):

@@ -10,6 +10,7 @@ import xgboost as xgb
 
 from focalboost import BinaryFocalLoss, FocalXGBClassifier
 from focalboost import _kernels, _openmp_team
+from focalboost._compat.xgboost import library_path
 from focalboost import xgboost as fxgb
 
 N = 150_000  # enough rows for two threads (MIN_MARGINS_PER_THREAD = 50,000 per thread)
@@ -17,6 +18,8 @@ N = 150_000  # enough rows for two threads (MIN_MARGINS_PER_THREAD = 50,000 per 
 
 @pytest.fixture(scope="module")
 def parallel():
+    if not _openmp_team.enabled():
+        pytest.skip("the OpenMP team is switched off (FOCALBOOST_FAST_PATHS / FOCALBOOST_OPENMP_TEAM)")
     found = _openmp_team.xgboost_team()
     if sys.platform.startswith("linux"):
         # the pip wheels of XGBoost link GNU OpenMP on Linux: the path must be live here
@@ -118,12 +121,12 @@ def test_xgboost_hooks_train_on_the_team_and_grow_the_same_trees(parallel, monke
     np.testing.assert_array_equal(with_team, without)
 
 
-def test_discovery_gives_none_for_a_library_without_gnu_openmp(tmp_path):
+def test_discovery_gives_none_for_a_library_without_gnu_openmp(parallel, tmp_path):
     not_elf = tmp_path / "lib.so"
     not_elf.write_bytes(b"not an ELF file")
     assert _openmp_team._needed_libraries(str(not_elf)) == []
     assert _openmp_team._gomp_parallel_of(str(not_elf)) is None
-    needed = _openmp_team._needed_libraries(xgb.core._LIB._name)
+    needed = _openmp_team._needed_libraries(library_path())
     assert any(name.startswith("libgomp") for name in needed)  # what discovery relies on
 
 
