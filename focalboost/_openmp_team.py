@@ -65,28 +65,58 @@ def team(parallel):
         _local.parallel = previous
 
 
+_PT_LOAD, _PT_DYNAMIC = 1, 2
+_DT_NULL, _DT_NEEDED, _DT_STRTAB = 0, 1, 5
+
+
 def _needed_libraries(path):
-    """The ``DT_NEEDED`` names of a 64-bit little-endian ELF shared library (empty if not one)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
-        return []
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
-    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
-    names = []
-    for _name, kind, _flags, _addr, offset, size, link, _info, _align, entsize in sections:
-        if kind != 6:  # SHT_DYNAMIC
-            continue
-        strtab = sections[link][4]
-        for j in range(size // (entsize or 16)):
-            tag, value = struct.unpack_from("<qQ", data, offset + j * 16)
-            if tag == 0:  # DT_NULL
+    """The ``DT_NEEDED`` names of a 64-bit little-endian ELF shared library (empty if not one).
+
+    Reads only what the dynamic loader reads: the ELF header, the program headers, the dynamic
+    segment and the few names (a few KiB; libxgboost is 225 MiB and was once read whole, into
+    every process that trained).
+    """
+    with open(path, "rb", buffering=0) as f:
+
+        def read(offset, size):
+            f.seek(offset)
+            data = f.read(size)
+            if len(data) != size:
+                raise ValueError("truncated ELF file")
+            return data
+
+        header = f.read(64)
+        if len(header) < 64 or header[:4] != b"\x7fELF" or header[4] != 2 or header[5] != 1:
+            return []
+        phoff, = struct.unpack_from("<Q", header, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", header, 0x36)
+        table = read(phoff, phentsize * phnum)
+        # (p_type, p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align)
+        segments = [struct.unpack_from("<IIQQQQQQ", table, i * phentsize) for i in range(phnum)]
+        dynamic = [s for s in segments if s[0] == _PT_DYNAMIC]
+        if not dynamic:
+            return []
+        raw = read(dynamic[0][2], dynamic[0][5])
+        needed, strtab = [], None
+        for j in range(len(raw) // 16):
+            tag, value = struct.unpack_from("<qQ", raw, j * 16)
+            if tag == _DT_NULL:
                 break
-            if tag == 1:  # DT_NEEDED
-                end = data.index(b"\0", strtab + value)
-                names.append(data[strtab + value:end].decode())
-    return names
+            if tag == _DT_NEEDED:
+                needed.append(value)
+            elif tag == _DT_STRTAB:
+                strtab = value
+        # DT_STRTAB is a virtual address: its file offset through the PT_LOAD segment holding it
+        load = [s for s in segments if s[0] == _PT_LOAD and s[3] <= (strtab or 0) < s[3] + s[5]]
+        if strtab is None or not load:
+            return []
+        base = strtab - load[0][3] + load[0][2]
+        names = []
+        for value in needed:
+            f.seek(base + value)
+            name = f.read(256).split(b"\0", 1)[0]
+            names.append(name.decode())
+        return names
 
 
 def _gomp_parallel_of(library_path):

@@ -156,3 +156,53 @@ def test_the_team_body_is_compiled_once_then_loaded_from_the_disk_cache(tmp_path
     assert hits == [0, 1]
     entries = [p.name for p in tmp_path.rglob("*_binary_team_body*.nbc")]
     assert len(entries) == 1, entries
+
+
+def _read_bytes():
+    """Bytes this process has read through read(2) so far (Linux /proc/self/io, 'rchar')."""
+    with open("/proc/self/io") as f:
+        return int(next(line for line in f if line.startswith("rchar:")).split()[1])
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="needs Linux /proc/self/io")
+def test_discovery_reads_the_elf_headers_not_the_whole_library(parallel):
+    """libxgboost is 225 MiB: discovery once read all of it into every process that trained."""
+    path = library_path()
+    assert os.path.getsize(path) > 10 * 2**20
+    before = _read_bytes()
+    needed = _openmp_team._needed_libraries(path)
+    read = _read_bytes() - before
+    assert any(name.startswith("libgomp") for name in needed)
+    assert read < 256 * 2**10, f"read {read:,} bytes of a {os.path.getsize(path):,}-byte library"
+
+
+def _needed_from_section_headers(path):
+    """A second reading of DT_NEEDED, through the section headers (the whole file in memory)."""
+    import struct
+
+    data = open(path, "rb").read()
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    names = []
+    for _n, kind, _f, _a, offset, size, link, _i, _al, _e in sections:
+        if kind == 6:  # SHT_DYNAMIC
+            strtab = sections[link][4]
+            for j in range(size // 16):
+                tag, value = struct.unpack_from("<qQ", data, offset + j * 16)
+                if tag == 0:
+                    break
+                if tag == 1:
+                    names.append(data[strtab + value:data.index(b"\0", strtab + value)].decode())
+    return names
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ELF shared libraries")
+def test_needed_libraries_agree_with_the_section_headers():
+    import lightgbm
+    import numba.np.ufunc.omppool as omppool
+
+    paths = [os.path.join(os.path.dirname(lightgbm.__file__), "lib", "lib_lightgbm.so"), omppool.__file__]
+    for path in paths:
+        expected = _needed_from_section_headers(path)
+        assert expected and _openmp_team._needed_libraries(path) == expected
