@@ -406,17 +406,36 @@ class _DaskFocalFit:
             w = w.rechunk({0: y_codes.chunks[0]})
         return da.map_blocks(times, y_codes, w, dtype=np.float64)
 
+    def _encode_eval(self, y_eval, classes, client):
+        """Evaluation labels encoded lazily, after one pass over them on the cluster that checks
+        each is a training class: the error is then raised here, by focalboost, before training
+        (raised inside a worker task, XGBoost's Dask training loses it: "AssertionError")."""
+        found = _label_summary(y_eval, None, client)[0]
+        unknown = found[~np.isin(found, classes)]
+        if unknown.size:
+            raise ValueError(
+                f"eval_set y contains labels {unknown[:5].tolist()} that are not among the "
+                f"training classes {classes.tolist()}"
+            )
+        return self._encode(y_eval, classes)
+
     def _run_on_cluster(self, client, train):
         """Run ``train()``; a worker that leaves the cluster meanwhile turns any failure into a
-        clear error (the library's own is a socket or collective error) and fits nothing."""
+        clear error (the library's own is a socket or collective error) and fits nothing.
+
+        An error caused by the input (a ``ValueError`` or ``TypeError`` that is not the library's
+        own error type) is raised at once: only other failures wait up to
+        ``_WORKER_LOSS_GRACE`` seconds for the scheduler to report a lost worker."""
         before = _worker_identities(client)
         try:
             return train()
         except Exception as exc:
+            lost = sorted(address for address, _ in before - _worker_identities(client))
+            if not lost and _is_input_error(exc):
+                raise
             # the survivors' error (a reset socket) can reach us before the scheduler has
             # removed the dead worker: give it a moment to notice
             deadline = time.monotonic() + _WORKER_LOSS_GRACE
-            lost = sorted(address for address, _ in before - _worker_identities(client))
             while not lost and time.monotonic() < deadline:
                 time.sleep(0.1)
                 lost = sorted(address for address, _ in before - _worker_identities(client))
@@ -457,6 +476,16 @@ class _DaskFocalFit:
         margin = self._margin(X, **kwargs)
         client = self.client_ if isinstance(self, DaskLGBMClassifier) else self.client
         return mean_loss(self.loss_, y_codes, margin, sample_weight, client=client)
+
+
+def _is_input_error(exc):
+    """A ValueError/TypeError of ours or of numpy/pandas (bad input), not a library error (an
+    ``XGBoostError`` is a ValueError too, and is what a lost peer's socket error becomes)."""
+    from xgboost.core import XGBoostError
+
+    return isinstance(exc, (ValueError, TypeError)) and not isinstance(
+        exc, (XGBoostError, lightgbm.basic.LightGBMError)
+    )
 
 
 def _client(estimator_client):
@@ -505,7 +534,7 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
         engine = dxgb.DaskXGBClassifier(**xgboost_engine_params(self, setup, classes.shape[0]))
         engine.client = client
         if eval_set is not None:
-            eval_set = [(X_eval, self._encode(y_eval, classes)) for X_eval, y_eval in eval_set]
+            eval_set = [(X, self._encode_eval(y, classes, client)) for X, y in eval_set]
 
         y_train = _as_array(y_codes)  # DaskXGBClassifier finds classes with a shuffle on Series
 
@@ -637,6 +666,8 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
             y, sample_weight, client, params, dtype=np.float64
         )
         K = classes.shape[0]
+        for _, y_eval in [eval_set] if isinstance(eval_set, tuple) else eval_set or ():
+            self._encode_eval(y_eval, classes, client)  # checked before training, not after
         init_rows = init_score_rows_like(setup.loss, y_codes, setup.init)
 
         for name in FOCAL_PARAMS + ("scale_pos_weight", "class_weight", "is_unbalance"):

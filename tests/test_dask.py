@@ -38,7 +38,9 @@ pytestmark = pytest.mark.slow  # minutes, not seconds: `pytest -m "not slow"` sk
 # the workers unpickle this module's callbacks by value: they cannot import the test module
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-TIMEOUT = 60  # seconds for anything that could hang on a broken cluster
+# seconds for anything that could hang on a broken cluster: a guard against a hang, never a speed
+# limit (a 60 s limit failed once at load ~9 on a 2-core machine; these calls take 1-5 s idle)
+TIMEOUT = 900
 XGB_KW = dict(n_estimators=15, max_depth=3, learning_rate=0.3)
 # min_child_samples=0: LightGBM's data-parallel learner estimates leaf row counts from hessian
 # sums (focal hessians vary by orders of magnitude), so min_data_in_leaf acts differently from
@@ -269,6 +271,38 @@ def test_lightgbm_rejects_early_stopping(client):
         FocalDaskLGBMClassifier(early_stopping_round=5, **LGB_KW).fit(Xd, yd)
     with pytest.raises(ValueError, match="early stopping"):
         FocalDaskLGBMClassifier(**LGB_KW).fit(Xd, yd, callbacks=[lightgbm.early_stopping(5)])
+
+
+@pytest.mark.parametrize("dask_cls, kwargs", [(FocalDaskXGBClassifier, XGB_KW), (FocalDaskLGBMClassifier, LGB_KW)])
+def test_an_eval_label_not_seen_in_training_is_a_clear_error_before_training(client, dask_cls, kwargs):
+    # 338c24d: XGBoost "AssertionError: error" after 10 s; LightGBM an error after training
+    X, y, _ = _data(2, n=600)
+    Xd, yd = da.from_array(X, chunks=300), da.from_array(y, chunks=300)
+    yv = da.from_array(np.where(np.arange(600) == 7, 5, y), chunks=300)
+    model = dask_cls(**kwargs)
+    with pytest.raises(ValueError, match=r"eval_set y contains labels \[5\] that are not among"):
+        _with_timeout(lambda: model.fit(Xd, yd, eval_set=[(Xd, yv)]))
+    assert not hasattr(model, "loss_")  # nothing was trained
+
+
+def test_an_input_error_during_training_fails_without_waiting_for_lost_workers(client, monkeypatch):
+    def no_waiting(seconds):
+        raise AssertionError("waited for a lost worker after an input error")
+
+    monkeypatch.setattr(fdask.time, "sleep", no_waiting)
+    model = FocalDaskXGBClassifier()
+
+    def train():
+        raise ValueError("bad input")
+
+    with pytest.raises(ValueError, match="bad input"):
+        model._run_on_cluster(client, train)
+
+    def library_error():  # a library error may be a lost peer's socket error: it waits
+        raise xgb.core.XGBoostError("socket reset")
+
+    with pytest.raises(AssertionError, match="waited for a lost worker"):
+        model._run_on_cluster(client, library_error)
 
 
 def test_xgboost_early_stopping_sees_the_global_metric(client):
