@@ -1,4 +1,5 @@
-"""``focalboost compare`` end to end (--quick) and its messages for bad input."""
+"""``focalboost compare`` (focalboost.compare.cli) end to end (--quick) and its messages for bad
+input."""
 
 import contextlib
 import io
@@ -11,7 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from focalboost import cli, metrics
+from focalboost import metrics
+from focalboost.compare import cli
+from focalboost.compare.engine import run_comparison
+from focalboost.compare.settings import DEFAULT_BINARY_ALPHAS, DEFAULT_MULTICLASS_ALPHAS, Settings
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FIGURES = ("pr_curves.png", "calibration.png", "focal_gradients.png")
@@ -324,14 +328,14 @@ def test_quick_multilabel_csv(tmp_path, capsys):
 
 
 def test_multilabel_split_is_stratified_on_the_rarest_label():
-    from focalboost.datasets import from_dataframe
+    from focalboost.compare.datasets import from_dataframe
 
     frame = _multilabel_frame(n=400, seed=3)
     data = from_dataframe(frame.drop(columns="id"), ["a", "b", "c"], name="m")
     rarest = int(np.argmin(data.label_counts))
-    settings = cli.Settings.quick_defaults(progress=False, bootstrap=0, backends=("xgboost",))
+    settings = Settings.quick_defaults(progress=False, bootstrap=0, backends=("xgboost",))
     for seed in range(3):
-        result = cli.run_comparison(data, settings.__class__(**{**settings.__dict__, "seed": seed}))
+        result = run_comparison(data, settings.__class__(**{**settings.__dict__, "seed": seed}))
         assert result.y_test.shape == (100, 3)
         share = result.y_test[:, rarest].sum() / 100
         assert abs(share - data.Y[:, rarest].mean()) <= 0.01  # a random split: +-0.03 typical
@@ -467,12 +471,34 @@ def test_no_traceback_from_the_process(tmp_path):
     )
 
 
+
+@pytest.mark.parametrize("command", [[], ["compare"]], ids=["options", "compare-options"])
+def test_python_m_focalboost_compare(command, tmp_path):
+    """``python -m focalboost.compare [compare] OPTIONS`` is ``focalboost compare OPTIONS``."""
+    missing = tmp_path / "x.parquet"
+    proc = subprocess.run(
+        [sys.executable, "-m", "focalboost.compare", *command, "--data", str(missing), "--target", "y"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"focalboost compare: error: data file not found: '{missing}'"
+    proc = subprocess.run(
+        [sys.executable, "-m", "focalboost.compare", *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: focalboost compare [-h]")
+
 def test_console_script_is_declared():
-    """pyproject.toml declares `focalboost = "focalboost.cli:main"` (reinstall after a change)."""
+    """pyproject.toml declares `focalboost = "focalboost.compare.cli:main"` (reinstall after a
+    change: pip install --no-deps -e .)."""
     from importlib.metadata import entry_points
 
     scripts = entry_points(group="console_scripts", name="focalboost")
-    assert [s.value for s in scripts] == ["focalboost.cli:main"]
+    assert [s.value for s in scripts] == ["focalboost.compare.cli:main"]
 
 
 def test_settings_from_arguments():
@@ -498,6 +524,6 @@ def test_settings_from_arguments():
     assert (
         full.backends == ("xgboost", "lightgbm") and full.max_rows is None and full.threads() == 1
     )
-    assert full.alpha_grid(2) == cli.DEFAULT_BINARY_ALPHAS
+    assert full.alpha_grid(2) == DEFAULT_BINARY_ALPHAS
     assert parser.parse_args(["compare"]).output_dir == "focalboost-output"  # in .gitignore
-    assert full.alpha_grid(5) == cli.DEFAULT_MULTICLASS_ALPHAS
+    assert full.alpha_grid(5) == DEFAULT_MULTICLASS_ALPHAS

@@ -1,11 +1,18 @@
-"""focalboost.datasets: the built-in data sets, user files, encoding and its error messages."""
+"""focalboost.compare.datasets: the built-in data sets, user files, encoding and its error
+messages."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from focalboost import datasets
-from focalboost.datasets import DataError, encode_features, from_dataframe, load_file, read_table
+from focalboost.compare import datasets
+from focalboost.compare.datasets import (
+    DataError,
+    encode_features,
+    from_dataframe,
+    load_file,
+    read_table,
+)
 
 
 # --- built-in data sets ---------------------------------------------------------------------------
