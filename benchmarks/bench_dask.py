@@ -31,7 +31,7 @@ from sklearn.datasets import make_classification
 from xgboost.dask import DaskXGBClassifier
 
 import focalboost
-from focalboost.cli import _cpu_model
+from focalboost.compare.report import cpu_model as _cpu_model
 from focalboost.dask import FocalDaskLGBMClassifier, FocalDaskXGBClassifier
 from focalboost.sklearn import FocalLGBMClassifier, FocalXGBClassifier
 

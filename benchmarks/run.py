@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "benchmarks"
 
-from focalboost.cli import _cpu_model  # noqa: E402
+from focalboost.compare.report import cpu_model as _cpu_model  # noqa: E402
 
 from . import bench_estimators, bench_kernel, bench_phases, bench_training  # noqa: E402
 
