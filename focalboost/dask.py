@@ -459,7 +459,7 @@ class _DaskFocalFit:
         return _proba_blocks(margin, self.n_classes_, lambda m: proba_from_margin(view, m))
 
     def _labels(self, margin):
-        """``predict`` from Dask margins: the class of largest margin, as on one machine."""
+        """``predict`` from Dask margins: ``classes_[argmax(predict_proba)]``, as on one machine."""
         view = self._fitted_view()
         drop = {} if margin.ndim == 1 else {"drop_axis": 1}
         if margin.ndim == 2 and margin.numblocks[1] != 1:
@@ -575,7 +575,7 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
         return self._proba(self._margin(X, **kwargs))
 
     def predict(self, X, *, output_margin=False, validate_features=True, iteration_range=None):
-        """Class labels (Dask array): the class of largest margin, as ``FocalXGBClassifier``;
+        """Class labels (Dask array): ``classes_[argmax(predict_proba)]``, as ``FocalXGBClassifier``;
         ``output_margin=True`` returns the margins instead."""
         margin = self._margin(X, validate_features=validate_features, iteration_range=iteration_range)
         return margin if output_margin else self._labels(margin)
@@ -765,7 +765,7 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
         return self._proba(self.decision_function(X, **kwargs))
 
     def predict(self, X, *, start_iteration=0, num_iteration=None):
-        """Class labels (Dask array): the class of largest margin, as ``FocalLGBMClassifier``."""
+        """Class labels (Dask array): ``classes_[argmax(predict_proba)]``, as ``FocalLGBMClassifier``."""
         kwargs = dict(start_iteration=start_iteration, num_iteration=num_iteration)
         return self._labels(self.decision_function(X, **kwargs))
 

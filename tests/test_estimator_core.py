@@ -37,7 +37,8 @@ def client():
 
 def _local(cls):
     def fit(X, y, w, **params):
-        return cls(n_estimators=2, n_jobs=1, **params).fit(X, y, sample_weight=w)
+        params = {"n_estimators": 2, "n_jobs": 1, **params}
+        return cls(**params).fit(X, y, sample_weight=w)
 
     return fit
 
@@ -49,7 +50,7 @@ def _dask(name):
         from focalboost import dask as fdask
 
         cls = getattr(fdask, name)
-        model = cls(n_estimators=2, **params)
+        model = cls(**{"n_estimators": 2, **params})
         model.client = client
         chunks = N_ROWS // 2
         Xd = da.from_array(X, chunks=(chunks, -1))
@@ -185,3 +186,70 @@ def test_focal_parameters_round_trip_through_get_and_set_params(library, fit, re
     assert "objective" not in params
     twin = clone(model).set_params(gamma=3.0)
     assert twin.gamma == 3.0 and twin.alpha == 0.25
+
+
+def _as_numpy(a):
+    return a.compute() if hasattr(a, "compute") else np.asarray(a)
+
+
+def _features_for(model, X):
+    """X as the estimator takes it: a Dask array for the Dask estimators."""
+    if "Dask" not in type(model).__name__:
+        return X
+    import dask.array as da
+
+    return da.from_array(X, chunks=(N_ROWS // 2, -1))
+
+
+PREDICT_ALPHAS = {
+    2: [None, 0.2, "balanced", {"ant": 3.0, "bee": 1.0}],
+    3: [None, "balanced", {"ant": 1.0, "bee": 5.0, "cat": 0.5}],
+}
+
+
+@pytest.mark.parametrize("library, fit", ESTIMATORS)
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_predict_is_the_argmax_of_predict_proba_in_every_mode(library, fit, n_classes, request):
+    """scikit-learn's contract, with alpha too: predict == classes_[argmax(predict_proba)]."""
+    X, y, w = _data(n_classes, seed=3)
+    disagreements = 0  # the cost-weighted decision (largest margin) differs somewhere: a real test
+    for alpha in PREDICT_ALPHAS[n_classes]:
+        model = _fit(fit, request, X, y, w, alpha=alpha, gamma=2.0, n_estimators=30)
+        Xp = _features_for(model, X)
+        for probability in ("posterior", "focal"):
+            model.set_params(probability=probability)
+            proba = _as_numpy(model.predict_proba(Xp))
+            labels = _as_numpy(model.predict(Xp))
+            np.testing.assert_array_equal(labels, model.classes_[np.argmax(proba, axis=1)])
+        focal = _as_numpy(model.set_params(probability="focal").predict_proba(Xp))
+        posterior = _as_numpy(model.set_params(probability="posterior").predict_proba(Xp))
+        disagreements += int(np.sum(np.argmax(focal, 1) != np.argmax(posterior, 1)))
+    assert disagreements > 0
+
+
+def test_multilabel_predict_is_each_probability_above_one_half():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 4))
+    Y = (X[:, :3] + rng.normal(scale=0.7, size=(600, 3)) > np.array([0.8, 1.2, 1.6])).astype(int)
+    for probability in ("posterior", "focal"):
+        model = FocalXGBClassifier(n_estimators=20, alpha=0.3, probability=probability).fit(X, Y)
+        np.testing.assert_array_equal(model.predict(X), (model.predict_proba(X) > 0.5).astype(int))
+
+
+@pytest.mark.parametrize("cls", [FocalXGBClassifier, FocalLGBMClassifier])
+def test_the_cost_weighted_decision_through_fixed_threshold_classifier(cls):
+    """The decision alpha implies (margin > 0) is FixedThresholdClassifier at the posterior of
+    margin 0: the recipe the README gives."""
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    from focalboost import binary_posterior
+
+    X, y, w = _data(2, seed=4)
+    model = cls(n_estimators=30, alpha=0.2, gamma=2.0).fit(X, y)
+    threshold = float(binary_posterior(np.array([0.0]), gamma=2.0, alpha=0.2)[0, 1])
+    cost = FixedThresholdClassifier(model, threshold=threshold, response_method="predict_proba")
+    cost.fit(X, y)
+    margin = model.predict(X, output_margin=True) if cls is FocalXGBClassifier else model.decision_function(X)
+    expected = model.classes_[(np.asarray(margin) > 0).astype(int)]
+    np.testing.assert_array_equal(cost.predict(X), expected)
+    assert np.any(cost.predict(X) != model.predict(X))  # not the same decision as predict

@@ -143,7 +143,10 @@ def test_focal_xgb_classifier_takes_a_2d_indicator_y():
     for label in range(3):
         assert average_precision_score(Y_te[:, label], proba[:, label]) > 3 * Y_te[:, label].mean()
     margin = clf.predict(X_te, output_margin=True)
-    np.testing.assert_array_equal(clf.predict(X_te), (margin > 0).astype(int))
+    # predict agrees with predict_proba (each label's probability > 1/2), not with the margins'
+    # sign: with alpha the two differ (the cost-weighted decision is the margin's sign)
+    np.testing.assert_array_equal(clf.predict(X_te), (proba > 0.5).astype(int))
+    assert np.any(clf.predict(X_te) != (margin > 0))
     np.testing.assert_allclose(proba, clf.loss_.posterior(margin), rtol=1e-12)
     # alpha="balanced" is worked out per label column
     balanced = FocalXGBClassifier(n_estimators=5, alpha="balanced").fit(X, Y)

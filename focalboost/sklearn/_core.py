@@ -144,10 +144,12 @@ default=None
         posterior (gamma makes it under-confident, alpha shifts it); ``"posterior"`` undoes that
         known distortion (:mod:`focalboost.posterior`; the identity for ``gamma=0, alpha=None``),
         ``"focal"`` returns the raw sigmoid/softmax of the margins. The correction is monotone in
-        the margin, so rankings (ROC/PR AUC) do not change. ``predict`` always returns the class
-        of largest margin: without alpha that is also the argmax of either output; with alpha it
-        is the cost-weighted decision alpha asks for, which may differ from the argmax of the
-        posterior. Metrics computed during training see the raw (focal) probabilities."""
+        the margin, so rankings (ROC/PR AUC) do not change. ``predict`` returns
+        ``classes_[argmax(predict_proba(X))]`` in both modes (multi-label: each label's
+        probability > 1/2). With ``alpha``, the cost-weighted decision alpha implies is the class
+        of largest margin: ``probability="focal"``, or for binary problems
+        ``sklearn.model_selection.FixedThresholdClassifier`` at the posterior of margin 0 (see
+        the README). Metrics computed during training see the raw (focal) probabilities."""
 
 FOCAL_ATTRIBUTES_DOC = """
     classes_ : ndarray of shape (n_classes,)
@@ -721,13 +723,19 @@ def proba_from_margin(estimator, margin):
 
 
 def labels_from_margin(estimator, margin):
-    """``predict``: the class of largest margin (binary: margin > 0 is ``classes_[1]``);
-    multi-label: the 0/1 indicator of each label's margin > 0."""
-    margin = np.asarray(margin)
+    """``predict``: ``classes_[argmax(predict_proba)]``, the class the probabilities favour, in
+    every ``probability`` mode (binary: ``classes_[1]`` where its probability is above 1/2; a tie
+    gives ``classes_[0]``); multi-label: the 0/1 indicator of each label's probability > 1/2.
+
+    This is scikit-learn's contract (``check_classifiers_train``, voting, scorers and
+    ``FixedThresholdClassifier`` mix ``predict`` with ``predict_proba``). With ``alpha`` set and
+    ``probability="posterior"`` it is the Bayes decision for the posterior, not the
+    cost-weighted decision alpha implies (the class of largest margin): that one is ``predict``
+    with ``probability="focal"``, or ``FixedThresholdClassifier`` (binary; see the README)."""
+    proba = proba_from_margin(estimator, margin)
     if isinstance(estimator.loss_, MultiLabelFocalLoss):  # one yes/no decision per label
-        return (margin > 0).astype(np.int64)
-    codes = (margin > 0).astype(np.int64) if margin.ndim == 1 else np.argmax(margin, axis=1)
-    return estimator.classes_[codes]
+        return (proba > 0.5).astype(np.int64)
+    return estimator.classes_[np.argmax(proba, axis=1)]
 
 
 def check_plain_array(X):

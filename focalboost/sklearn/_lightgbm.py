@@ -370,7 +370,7 @@ class FocalLGBMClassifier(LGBMClassifier):
         validate_features=False,
         **kwargs,
     ):
-        """Class labels: the class of largest margin (see ``probability``); ``raw_score``,
+        """Class labels: ``classes_[argmax(predict_proba(X))]``; ``raw_score``,
         ``pred_leaf`` and ``pred_contrib`` as in :meth:`predict_proba`."""
         iterations = dict(start_iteration=start_iteration, num_iteration=num_iteration)
         if raw_score or pred_leaf or pred_contrib:

@@ -185,8 +185,7 @@ class FocalXGBClassifier(XGBClassifier):
         base_margin=None,
         iteration_range=None,
     ):
-        """Class labels: the class of largest margin (see ``probability`` for how this relates to
-        ``predict_proba``).
+        """Class labels: ``classes_[argmax(predict_proba(X))]`` (see ``probability``).
 
         ``output_margin=True`` returns the margins instead, as ``XGBClassifier`` does: log-odds of
         ``classes_[1]`` (n,) for binary, (n, n_classes) for multiclass, including the init score.
