@@ -38,15 +38,15 @@ import dask.array as da
 import dask.dataframe as dd
 import lightgbm
 import numpy as np
-from lightgbm.basic import _LIB as _LGBM_LIB
-from lightgbm.basic import _safe_call as _lgbm_safe_call
-from lightgbm.dask import DaskLGBMClassifier, DaskLGBMRegressor
+from lightgbm.dask import DaskLGBMClassifier
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 from xgboost import dask as dxgb
 
 from . import xgboost as fxgb
+from ._compat import lightgbm as lgb_compat
 from ._adapter import DEFAULT_METRIC_NAME, check_loss, init_score_rows, is_multilabel
+from .sklearn._persistence import fold_init_score
 from .sklearn._core import (
     FOCAL_PARAMS,
     FocalSetup,
@@ -549,7 +549,7 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
             )
 
         self._run_on_cluster(client, train)
-        self.classes_ = classes
+        self._classes = classes
         store_xgboost_fit(self, engine, setup, classes)
         return self
 
@@ -587,32 +587,6 @@ _LGBM_EARLY_STOPPING = (
 )
 
 
-class _WorkerLGBMRegressor(lightgbm.LGBMRegressor):
-    """The model LightGBM's Dask training fits on each worker, made safe to fail.
-
-    LightGBM keeps its network (sockets, rank, number of machines) in thread-local state and
-    frees it only after a *successful* fit (``lightgbm.dask._train_part``). A fit that fails
-    (a peer worker died, a socket reset) left the worker thread believing it still had peers,
-    and ``LGBM_NetworkInit`` with one machine does not reset that state, so the next LightGBM
-    training on that thread that used only this worker failed with "Socket send error, Broken
-    pipe". Here the network is freed on failure too.
-    """
-
-    def fit(self, *args, **kwargs):
-        try:
-            return super().fit(*args, **kwargs)
-        except BaseException:
-            _lgbm_safe_call(_LGBM_LIB.LGBM_NetworkFree())
-            raise
-
-
-class _DaskEngine(DaskLGBMRegressor):
-    """``DaskLGBMRegressor`` whose workers fit :class:`_WorkerLGBMRegressor`."""
-
-    def _lgb_dask_fit(self, *, model_factory, **kwargs):
-        return super()._lgb_dask_fit(model_factory=_WorkerLGBMRegressor, **kwargs)
-
-
 @focal_estimator("lightgbm")
 class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
     """LightGBM focal-loss classifier on Dask: the distributed :class:`FocalLGBMClassifier`.
@@ -626,7 +600,8 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
     worker re-encodes its local labels: ``LGBMClassifier`` on a worker whose partitions miss a
     class would number the classes differently from the others) with the focal objective,
     ``num_class`` fixed from the global labels, and the init score (computed from the distributed
-    labels in one pass) given per partition; it is added back at predict time.
+    labels in one pass) given per partition; after training it is folded into the first
+    iteration's leaf values, as in :class:`FocalLGBMClassifier`.
 
     Metrics. LightGBM's Dask interface evaluates ``eval_set`` on each worker's own shard and
     returns the shard of one worker, and early stopping on such local metrics desynchronises the
@@ -653,7 +628,7 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
         params = self.get_params(deep=False)
         client = _client(params.pop("client", None))
         stopping = [f"{n}={params[n]!r}" for n in _LGBM_EARLY_STOPPING if params.get(n) not in (None, 0)]
-        if any(isinstance(cb, lightgbm.callback._EarlyStoppingCallback) for cb in callbacks or ()):
+        if any(lgb_compat.is_early_stopping_callback(cb) for cb in callbacks or ()):
             stopping.append("callbacks=[lightgbm.early_stopping(...)]")
         if stopping:
             raise ValueError(
@@ -678,7 +653,8 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
         engine_params = {**params, "objective": setup.objective, "metric": "None"}
         if K > 2:
             engine_params["num_class"] = K
-        engine = _DaskEngine(client=client, **engine_params)
+        # workers that free LightGBM's network when their fit fails (focalboost._compat)
+        engine = lgb_compat.dask_engine_class()(client=client, **engine_params)
 
         def train():
             with warnings.catch_warnings():
@@ -689,33 +665,30 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
                 )
 
         self._run_on_cluster(client, train)
-        self._Booster = engine.booster_
-        self._n_features = engine._n_features
-        self._n_features_in = engine._n_features_in
-        self._best_iteration = -1
-        self._best_score = {}
-        self._classes = classes
-        self._n_classes = K
-        self._objective = setup.objective
-        self.fitted_ = True
+        booster = engine.booster_
         self.init_score_ = setup.init
         setup.store(self)
-        self._evals_result = self._evaluate(client, eval_set, eval_names, eval_sample_weight)
+        evals_result = self._evaluate(
+            client, booster, classes, eval_set, eval_names, eval_sample_weight
+        )
+        fold_init_score(booster, setup.init)  # the booster's raw scores: the margins
+        lgb_compat.set_fitted_state(self, booster, classes, setup.objective, evals_result=evals_result)
         return self
 
-    def _evaluate(self, client, eval_set, eval_names, eval_sample_weight):
-        """Per-iteration weighted mean focal loss of each eval set over all its rows."""
+    def _evaluate(self, client, booster, classes, eval_set, eval_names, eval_sample_weight):
+        """Per-iteration weighted mean focal loss of each eval set over all its rows (``booster``
+        before the init score is folded into it)."""
         if not eval_set:
             return {}
         if isinstance(eval_set, tuple):
             eval_set = [eval_set]
         names = list(eval_names) if eval_names else [f"valid_{i}" for i in range(len(eval_set))]
         weights = list(eval_sample_weight) if eval_sample_weight else [None] * len(eval_set)
-        booster, loss, init = self._Booster, self.loss_, np.asarray(self.init_score_)
+        loss, init = self.loss_, np.asarray(self.init_score_)
         n_iter = booster.current_iteration()
         result = {}
         for name, (X_eval, y_eval), w in zip(names, eval_set, weights):
-            y_codes = self._encode(y_eval, self.classes_)
+            y_codes = self._encode(y_eval, classes)
             parts = _partitions(("eval y", "eval X", "eval sample_weight"), y_codes, X_eval, w)
             curve = dask.delayed(_iteration_sums, pure=True)
             sums = _compute([curve(booster, loss, init, n_iter, *p) for p in zip(*parts)], client)
@@ -724,11 +697,10 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
         return result
 
     def decision_function(self, X, *, start_iteration=0, num_iteration=None):
-        """Margins including ``init_score_`` (Dask array (n,) binary, (n, K) multiclass)."""
+        """Margins, the init score included (Dask array (n,) binary, (n, K) multiclass)."""
         check_is_fitted(self, "loss_")
         check_n_features(self, X)
-        booster, init = self._Booster, np.asarray(self.init_score_)
-        K = self._n_classes
+        booster, K = self.booster_, self.n_classes_
 
         def margins(part):
             if len(part) == 0:
@@ -736,7 +708,7 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
             raw = booster.predict(
                 part, raw_score=True, start_iteration=start_iteration, num_iteration=num_iteration
             )
-            return np.asarray(raw, dtype=np.float64) + init
+            return np.asarray(raw, dtype=np.float64)
 
         if isinstance(X, dd.DataFrame):
             import pandas as pd
@@ -771,8 +743,8 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
 
     def to_local(self):
         raise NotImplementedError(
-            "to_local() would return a plain LGBMClassifier, which knows neither the focal init "
-            "score nor the probabilities; pickle this estimator or use booster_ with init_score_"
+            "to_local() would return a plain LGBMClassifier, which does not know the focal "
+            "probabilities; pickle this estimator, or use booster_ (its raw scores are the margins)"
         )
 
 

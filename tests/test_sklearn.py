@@ -247,11 +247,17 @@ def test_predict_proba_is_the_link_of_the_margin(focal, kwargs, task):
 def test_lightgbm_raw_scores_include_the_init_score():
     X, y = _multiclass()
     clf = FocalLGBMClassifier(**LGB_FAST).fit(X, y)
+    # the same trees trained from the same init score given by hand (then nothing is folded)
+    init_rows = np.tile(clf.init_score_, (len(y), 1))
+    unfolded = FocalLGBMClassifier(**LGB_FAST).fit(X, y, init_score=init_rows)
+    np.testing.assert_array_equal(unfolded.init_score_, 0.0)
     raw = clf.booster_.predict(X, raw_score=True)
-    np.testing.assert_allclose(clf.decision_function(X), raw + clf.init_score_)
-    np.testing.assert_allclose(clf.predict(X, raw_score=True), raw + clf.init_score_)
-    np.testing.assert_allclose(clf.predict_proba(X, raw_score=True), raw + clf.init_score_)
-    contrib = clf.predict_proba(X, pred_contrib=True)  # LightGBM's: sums to margin - init
+    np.testing.assert_allclose(raw, unfolded.decision_function(X) + clf.init_score_, rtol=0, atol=1e-12)
+    assert np.abs(raw - unfolded.decision_function(X)).max() > 0.1  # the init score is there
+    np.testing.assert_array_equal(clf.decision_function(X), raw)
+    np.testing.assert_array_equal(clf.predict(X, raw_score=True), raw)
+    np.testing.assert_array_equal(clf.predict_proba(X, raw_score=True), raw)
+    contrib = clf.predict_proba(X, pred_contrib=True)  # LightGBM's: sums to the margin
     np.testing.assert_allclose(contrib.reshape(len(X), 3, -1).sum(axis=2), raw, atol=1e-9)
 
 

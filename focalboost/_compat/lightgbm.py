@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import ctypes
+import inspect
 
 from . import Feature, fast_paths_enabled, logger
 
@@ -53,3 +54,145 @@ def network_free():
 
 
 FEATURES = {_NETWORK_FREE.name: _NETWORK_FREE}
+
+
+# --- the scikit-learn and Dask estimators ----------------------------------------------------------
+# Unlike the fast paths above, these have no public equivalent: LightGBM offers no public way to
+# hand a fitted Booster to an LGBMClassifier, to keep the focal parameters out of the booster's
+# parameters, or to choose the model a Dask worker fits. Each is checked; where the check fails the
+# estimators raise a clear error (or, for the worker model, fall back and log) instead of failing
+# later inside LightGBM.
+_FITTED_ATTRIBUTES = (
+    "_Booster", "_n_features", "_n_features_in", "_best_iteration", "_best_score",
+    "_evals_result", "_classes", "_n_classes", "_objective", "fitted_",
+)
+
+
+def set_fitted_state(estimator, booster, classes, objective, *, best_iteration=-1, best_score=None,
+                     evals_result=None):
+    """Make ``estimator`` (an ``LGBMClassifier``) a fitted model of ``booster``: what
+    ``LGBMClassifier.fit`` stores, set by hand (loading a model file, the Dask estimator's
+    booster). Checked afterwards through LightGBM's public properties: a LightGBM release that
+    keeps this state differently gets a RuntimeError naming the version, not wrong predictions."""
+    n_features = booster.num_feature()
+    estimator._Booster = booster
+    estimator._n_features = n_features
+    estimator._n_features_in = n_features
+    estimator._best_iteration = best_iteration
+    estimator._best_score = best_score or {}
+    estimator._evals_result = evals_result or {}
+    estimator._classes = classes
+    estimator._n_classes = len(classes)
+    estimator._objective = objective
+    estimator.fitted_ = True
+    names = booster.feature_name()
+    estimator._fitted_with_feature_names = names != [f"Column_{i}" for i in range(n_features)]
+    try:
+        ok = (
+            estimator.booster_ is booster
+            and estimator.n_features_in_ == n_features
+            and estimator.best_iteration_ == best_iteration
+            and estimator.n_classes_ == len(classes)
+        )
+    except Exception as error:  # noqa: BLE001 - reported below with the version
+        ok, reason = False, f"{type(error).__name__}: {error}"
+    else:
+        reason = "the public properties do not read the state set"
+    if not ok:
+        import lightgbm
+
+        raise RuntimeError(
+            f"lightgbm {lightgbm.__version__} keeps a fitted LGBMClassifier's state differently "
+            f"from the versions focalboost supports ({reason}); please report this, and pin "
+            "lightgbm to a version focalboost's pyproject.toml allows"
+        )
+
+
+def _check_process_params():
+    from lightgbm.sklearn import LGBMModel
+
+    method = getattr(LGBMModel, "_process_params", None)
+    if method is None or "stage" not in inspect.signature(method).parameters:
+        raise AttributeError("LGBMModel._process_params(stage) is missing")
+
+
+def check_process_params():
+    """``LGBMModel._process_params(stage)``, which FocalLGBMClassifier overrides to pass the focal
+    objective and keep the focal parameters out of the booster, exists: else a clear error."""
+    try:
+        _check_process_params()
+    except AttributeError as error:
+        import lightgbm
+
+        raise RuntimeError(
+            f"FocalLGBMClassifier cannot train with lightgbm {lightgbm.__version__}: {error}. "
+            "Pin lightgbm to a version focalboost's pyproject.toml allows."
+        ) from None
+
+
+def is_early_stopping_callback(callback):
+    """Whether ``callback`` is ``lightgbm.early_stopping(...)``'s (a private class: checked by
+    name and by the attribute it carries, so a renamed class is still recognised)."""
+    return type(callback).__name__ == "_EarlyStoppingCallback" or hasattr(callback, "stopping_rounds")
+
+
+def _check_dask_model_factory():
+    from lightgbm.dask import DaskLGBMRegressor
+
+    method = getattr(DaskLGBMRegressor, "_lgb_dask_fit", None)
+    if method is None or "model_factory" not in inspect.signature(method).parameters:
+        raise AttributeError("DaskLGBMRegressor._lgb_dask_fit(model_factory=...) is missing")
+
+
+_DASK_MODEL = Feature(
+    "lightgbm.dask_model_factory", _check_dask_model_factory,
+    "Dask workers fit LightGBM's own model, whose network is not freed after a failed fit",
+)
+
+
+def dask_engine_class():
+    """A ``DaskLGBMRegressor`` whose workers free LightGBM's network when their fit fails
+    (``_lgb_dask_fit(model_factory=...)``), or plain ``DaskLGBMRegressor`` if that is not
+    available (logged once)."""
+    from lightgbm.dask import DaskLGBMRegressor
+
+    if not _DASK_MODEL.available():
+        return DaskLGBMRegressor
+    return _safe_dask_regressor()
+
+
+def _safe_dask_regressor():
+    import lightgbm
+    from lightgbm.dask import DaskLGBMRegressor
+
+    global _SAFE_DASK_REGRESSOR
+    if _SAFE_DASK_REGRESSOR is None:
+
+        class WorkerLGBMRegressor(lightgbm.LGBMRegressor):
+            """The model each worker fits; frees LightGBM's network when its fit fails.
+
+            LightGBM keeps its network (sockets, rank, number of machines) in thread-local state
+            and frees it only after a *successful* fit. A fit that fails (a peer worker died, a
+            socket reset) left the worker thread believing it still had peers, and
+            ``LGBM_NetworkInit`` with one machine does not reset that state, so the next training
+            on that thread failed with "Socket send error, Broken pipe"."""
+
+            def fit(self, *args, **kwargs):
+                try:
+                    return super().fit(*args, **kwargs)
+                except BaseException:
+                    network_free()
+                    raise
+
+        class SafeDaskLGBMRegressor(DaskLGBMRegressor):
+            """``DaskLGBMRegressor`` whose workers fit :class:`WorkerLGBMRegressor`."""
+
+            def _lgb_dask_fit(self, *, model_factory, **kwargs):
+                return super()._lgb_dask_fit(model_factory=WorkerLGBMRegressor, **kwargs)
+
+        _SAFE_DASK_REGRESSOR = SafeDaskLGBMRegressor
+    return _SAFE_DASK_REGRESSOR
+
+
+_SAFE_DASK_REGRESSOR = None
+FEATURES[_DASK_MODEL.name] = _DASK_MODEL

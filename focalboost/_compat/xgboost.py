@@ -336,3 +336,37 @@ def library_path():
 
 
 FEATURES = {feature.name: feature for feature in (_INFO, _MARGINS, _IN_PLACE, _LIBRARY)}
+
+
+# --- the scikit-learn estimators -------------------------------------------------------------------
+def _check_booster_attribute():
+    # XGBModel keeps its fitted booster as ``_Booster``; get_booster() returns it
+    model = xgb.XGBModel()
+    booster = xgb.Booster()
+    model._Booster = booster
+    if model.get_booster() is not booster:
+        raise AttributeError("XGBModel.get_booster() does not return XGBModel._Booster")
+
+
+_BOOSTER = Feature(
+    "xgboost.set_booster", _check_booster_attribute,
+    "the booster is handed over through XGBModel.load_model of its serialised bytes",
+)
+
+
+def set_booster(estimator, booster):
+    """Make ``booster`` the fitted booster of the XGBoost scikit-learn ``estimator``.
+
+    Fast path: the attribute ``XGBModel.get_booster`` reads (``_Booster``). Public fallback:
+    ``XGBModel.load_model`` of the booster's UBJSON bytes (an exact copy; it also sets the
+    estimator's ``objective`` and ``base_score`` from the booster, which the caller restores).
+    """
+    if _BOOSTER.available():
+        estimator._Booster = booster
+        return
+    objective, base_score = estimator.objective, estimator.base_score
+    xgb.XGBModel.load_model(estimator, booster.save_raw("ubj"))
+    estimator.objective, estimator.base_score = objective, base_score
+
+
+FEATURES[_BOOSTER.name] = _BOOSTER

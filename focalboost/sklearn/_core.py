@@ -75,7 +75,12 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import assert_all_finite, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_array, check_consistent_length
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+)
 
 from .. import _openmp_team
 from .._adapter import DEFAULT_METRIC_NAME, init_score_rows, library_gradient_hessian
@@ -230,10 +235,39 @@ def focal_estimator(library):
                 del params["min_split_loss"]
             return params
 
+        def save_model(self, fname):
+            """Save the model in XGBoost's format (JSON or UBJSON, by the file name's extension)
+            with its focal metadata (classes, focal parameters, init score, probability mode) as
+            the booster attribute ``"focalboost"``. ``load_model`` of a focal estimator restores
+            it whole; a plain ``xgboost.Booster`` loads it and gives the same margins
+            (``predict(output_margin=True)``); ``xgboost.XGBClassifier().load_model`` refuses it
+            (its ``predict_proba`` would not be this model's probability)."""
+            from ._persistence import xgboost_save_model
+
+            check_is_fitted(self, "loss_")
+            xgboost_save_model(self, fname)
+
+        def load_model(self, fname):
+            """Load a model written by ``save_model`` (a path, or the file's bytes as a
+            ``bytearray``): the booster, classes, focal parameters, init score and probability
+            mode. Returns the estimator."""
+            from ._persistence import xgboost_load_model
+
+            self._classes = xgboost_load_model(self, fname, super(cls, self).load_model)
+            return self
+
+        def classes_(self):
+            """The original class labels (XGBoost itself only knows 0..K-1)."""
+            try:
+                return self._classes
+            except AttributeError:
+                raise AttributeError(f"{type(self).__name__} is not fitted: no classes_") from None
+
         methods = [__init__, get_params, set_params]
         if library == "xgboost":
-            methods.append(get_xgb_params)
+            methods += [get_xgb_params, save_model, load_model]
             cls._trains_with_xgboost = True  # binary kernels run on XGBoost's OpenMP threads
+            cls.classes_ = property(classes_)
         for func in methods:
             func.__qualname__ = f"{cls.__qualname__}.{func.__name__}"
             func.__module__ = cls.__module__
@@ -621,7 +655,9 @@ def xgboost_engine_params(estimator, setup, n_classes, multilabel=False):
 
 def store_xgboost_fit(estimator, engine, setup, classes, n_outputs=None):
     """Copy what a fitted XGBoost engine learnt onto the focal estimator."""
-    estimator._Booster = engine.get_booster()
+    from .._compat.xgboost import set_booster
+
+    set_booster(estimator, engine.get_booster())
     if hasattr(engine, "evals_result_"):
         estimator.evals_result_ = engine.evals_result_
     elif hasattr(estimator, "evals_result_"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import numpy as np
 from lightgbm import LGBMClassifier
@@ -13,10 +14,12 @@ from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_is_fitted
 
 from .._adapter import DEFAULT_METRIC_NAME, init_score_rows
+from .._compat import lightgbm as lgb_compat
 from ._core import (
     FOCAL_ATTRIBUTES_DOC,
     FOCAL_PARAMS,
     FOCAL_PARAMS_DOC,
+    FocalObjective,
     FocalSetup,
     LocalTargets,
     check_n_features,
@@ -27,6 +30,12 @@ from ._core import (
     proba_from_margin,
     reject_continued_training,
     reject_is_unbalance,
+)
+from ._persistence import (
+    fold_init_score,
+    lightgbm_model_text,
+    lightgbm_read_model_text,
+    restore_metadata,
 )
 
 _LGBM_METRIC_NAMES = ("metric", "metrics", "metric_types")
@@ -130,13 +139,19 @@ class FocalLGBMClassifier(LGBMClassifier):
     a ``ValueError``. A callable receives probabilities (P(classes_[1]) for binary, (n, K) for
     multiclass) as for ``LGBMClassifier``; LightGBM evaluates built-in names before callables.
 
-    **Init score.** LightGBM does not store an ``init_score`` in the model, so the focal init
-    score ``init_score_`` is added to the booster's raw scores by ``decision_function``,
-    ``predict_proba`` and ``predict(raw_score=True)``; ``booster_.predict(X, raw_score=True) +
-    init_score_`` gives the margins. ``pred_contrib`` / ``pred_leaf`` are LightGBM's, unchanged
-    (contributions sum to the margin minus ``init_score_``). A user ``init_score`` in ``fit``
-    replaces the focal one for training and, as in LightGBM, is not added at predict time
-    (``init_score_`` is then 0). ``init_model`` (continued training) is not supported.
+    **Init score.** Training starts from the focal init score ``init_score_`` (given to LightGBM
+    as every row's ``init_score``). LightGBM does not store an ``init_score`` in the model, so
+    after training it is folded into the leaf values of the first iteration's trees: the
+    booster's raw scores *are* the margins, in ``decision_function``, ``predict(raw_score=True)``,
+    ``booster_.predict(X)``, a saved model file loaded by plain LightGBM, and ``pred_contrib``
+    (contributions sum to the margin). Predicting from ``start_iteration > 0`` leaves the init
+    score out. A user ``init_score`` in ``fit`` replaces the focal one for training and, as in
+    LightGBM, is not part of the model (``init_score_`` is then 0). ``init_model`` (continued
+    training) is not supported.
+
+    **Model files.** :meth:`save_model` writes LightGBM's text format with the focal metadata
+    (one ``focalboost:`` line, which LightGBM's reader skips); :meth:`load_model` restores the
+    estimator whole. Pickle/joblib keep everything too.
 
     Attributes
     ----------{FOCAL_ATTRIBUTES_DOC}
@@ -149,7 +164,7 @@ class FocalLGBMClassifier(LGBMClassifier):
         parameters (which would otherwise reach the booster) or built-in metrics on margins."""
         if stage == "fit":
             self._objective = self._fit_objective
-        params = super()._process_params(stage)
+        params = super()._process_params(stage)  # checked in fit: lgb_compat.check_process_params
         for name in FOCAL_PARAMS + ("scale_pos_weight",) + _LGBM_METRIC_NAMES:
             params.pop(name, None)
         params["metric"] = []  # fit() passes every metric through eval_metric
@@ -184,6 +199,7 @@ class FocalLGBMClassifier(LGBMClassifier):
         encoded the same way. See the class notes for metrics, early stopping and init scores.
         """
         self._validate_params()
+        lgb_compat.check_process_params()
         reject_continued_training("init_model", init_model, self)
         params = self.get_params(deep=False)
         reject_is_unbalance(self, params)
@@ -240,7 +256,31 @@ class FocalLGBMClassifier(LGBMClassifier):
         finally:
             del self._fit_objective
             self.__dict__.pop("_keep_all_features", None)
+        fold_init_score(self.booster_, self.init_score_)  # the booster's raw scores: the margins
         setup.store(self)
+        return self
+
+    # --- model files -----------------------------------------------------------------------------
+    def save_model(self, fname):
+        """Save the model in LightGBM's text format, every iteration, with its focal metadata
+        (classes, focal parameters, init score, probability mode, best iteration) on one
+        ``focalboost:`` line. ``lightgbm.Booster(model_file=fname).predict(X)`` gives this
+        model's margins (the init score is in the trees); :meth:`load_model` restores the
+        estimator."""
+        check_is_fitted(self)
+        Path(fname).write_text(lightgbm_model_text(self))
+
+    def load_model(self, fname):
+        """Load a model written by :meth:`save_model`; returns the estimator."""
+        import lightgbm
+
+        text, meta = lightgbm_read_model_text(Path(fname).read_text(), self)
+        booster = lightgbm.Booster(model_str=text)
+        classes = restore_metadata(self, meta)
+        objective = FocalObjective(self.loss_, self.loss_scale_)
+        lgb_compat.set_fitted_state(
+            self, booster, classes, objective, best_iteration=meta["best_iteration"]
+        )
         return self
 
     @staticmethod
@@ -312,8 +352,8 @@ class FocalLGBMClassifier(LGBMClassifier):
     def decision_function(
         self, X, *, start_iteration=0, num_iteration=None, validate_features=False, **kwargs
     ):
-        """Margins including ``init_score_`` (log-odds of ``classes_[1]``, shape (n,); or
-        (n, n_classes) multiclass), at ``best_iteration_`` after early stopping."""
+        """Margins (log-odds of ``classes_[1]``, shape (n,); or (n, n_classes) multiclass), the
+        init score included, at ``best_iteration_`` after early stopping."""
         check_is_fitted(self)
         check_n_features(self, X)
         raw = LGBMModel.predict(
@@ -325,7 +365,7 @@ class FocalLGBMClassifier(LGBMClassifier):
             validate_features=validate_features,
             **kwargs,
         )
-        return np.asarray(raw, dtype=np.float64) + self.init_score_
+        return np.asarray(raw, dtype=np.float64)
 
     def predict_proba(
         self,
@@ -339,7 +379,7 @@ class FocalLGBMClassifier(LGBMClassifier):
         **kwargs,
     ):
         """Class probabilities (n, n_classes) in ``classes_`` order (see ``probability``).
-        ``raw_score=True`` returns the margins (with ``init_score_``); ``pred_leaf`` and
+        ``raw_score=True`` returns the margins; ``pred_leaf`` and
         ``pred_contrib`` are LightGBM's."""
         iterations = dict(start_iteration=start_iteration, num_iteration=num_iteration)
         if pred_leaf or pred_contrib:

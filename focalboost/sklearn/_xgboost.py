@@ -81,8 +81,9 @@ class FocalXGBClassifier(XGBClassifier):
     sample-weight check compares ``decision_function`` outputs to 1e-7, below float32
     resolution.)
 
-    Save with pickle/joblib: ``save_model`` does not store ``classes_`` or the loss.
-    ``xgb_model`` (continued training) is not supported.
+    ``save_model`` / ``load_model`` keep everything ``predict_proba`` needs (see
+    :meth:`save_model`), as does pickle/joblib. ``xgb_model`` (continued training) is not
+    supported.
     """
 
     def __sklearn_tags__(self):
@@ -90,14 +91,6 @@ class FocalXGBClassifier(XGBClassifier):
         tags.classifier_tags.multi_label = True  # 2-D indicator y: MultiLabelFocalLoss
         tags.no_validation = False  # XGBClassifier says True; we validate y, weights and arrays
         return tags
-
-    @property
-    def classes_(self):
-        """The original class labels (``XGBClassifier`` itself only knows 0..K-1)."""
-        try:
-            return self._classes
-        except AttributeError:
-            raise AttributeError(f"{type(self).__name__} is not fitted: no classes_") from None
 
     # --- fit -------------------------------------------------------------------------------------
     def fit(
