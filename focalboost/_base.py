@@ -17,7 +17,7 @@ import numpy as np
 from scipy import optimize
 from scipy.special import expit, softmax
 
-from ._validation import as_labels, as_raw, as_weights
+from ._validation import as_labels, as_raw, as_weights, check_class_totals, check_data
 
 
 class _LossBase:
@@ -25,15 +25,9 @@ class _LossBase:
 
     # --- validation --------------------------------------------------------------------------
     def _check(self, y_true, raw_prediction, sample_weight):
-        raw = as_raw(raw_prediction, self._raw_ndim)
-        if self._raw_ndim == 2 and raw.shape[1] != self.n_classes:
-            raise ValueError(
-                f"raw_prediction must have {self.n_classes} columns (one margin per class), "
-                f"got shape {raw.shape}"
-            )
-        y = as_labels(y_true, self.n_classes, raw.shape[0])
-        w = as_weights(sample_weight, raw.shape[0])
-        return y, raw, w
+        """``(y, raw, w)``: int64 labels, finite float64 margins, float64 weights or None (the
+        canonical errors of :mod:`focalboost._validation` otherwise)."""
+        return check_data(y_true, raw_prediction, sample_weight, self._raw_ndim, self.n_classes)
 
     @staticmethod
     def _apply_weight(w, *arrays):
@@ -86,9 +80,10 @@ class _LossBase:
     def gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
         """Gradient and hessian with respect to the margin, multiplied by ``sample_weight``.
 
-        Closed-form focal losses compute them in one fused pass (:mod:`focalboost._kernels`); an
-        input the fast path does not take goes through :meth:`reference_gradient_hessian`, which
-        also raises the canonical error for invalid input.
+        Closed-form focal losses compute them in one fused pass (:mod:`focalboost._kernels`); a
+        loss without one, or an input of a dtype the kernels do not take, goes through
+        :meth:`reference_gradient_hessian`. Invalid input raises the canonical error of
+        :mod:`focalboost._validation` on either path.
         """
         fast = self._fast_gradient_hessian(y_true, raw_prediction, sample_weight)
         if fast is not None:
@@ -110,16 +105,11 @@ class _LossBase:
         """The weighted per-row loss by a fused implementation, or None (the default)."""
         return None
 
-    def _class_weight_totals(self, y_true, sample_weight):
+    def _class_weight_totals(self, y_true, sample_weight, every_class=False):
         y = as_labels(y_true, self.n_classes, np.shape(y_true)[0])
         w = as_weights(sample_weight, y.shape[0])
         totals = np.bincount(y, weights=w, minlength=self.n_classes).astype(np.float64)
-        if np.count_nonzero(totals) < 2:
-            raise ValueError(
-                "y_true must contain at least two classes with positive weight to fit an init "
-                f"score; class weight totals are {totals.tolist()}"
-            )
-        return totals
+        return check_class_totals(totals, every_class)
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self._repr_params().items())
@@ -194,14 +184,7 @@ class MulticlassLossBase(_LossBase):
 
     def _all_class_totals(self, y_true, sample_weight):
         """Class weight totals, every class present (a constant init score needs them all)."""
-        totals = self._class_weight_totals(y_true, sample_weight)
-        if np.any(totals == 0):
-            missing = np.flatnonzero(totals == 0).tolist()
-            raise ValueError(
-                f"y_true has no (positively weighted) rows of class(es) {missing}: the best "
-                "constant margin for them is -infinity"
-            )
-        return totals
+        return self._class_weight_totals(y_true, sample_weight, every_class=True)
 
     def predict_proba(self, raw_prediction):
         """Softmax probabilities, shape (n, K)."""

@@ -20,8 +20,12 @@ They compute the closed forms of :mod:`focalboost.losses` (``signed_focal_terms`
   K = 10) so that every step vectorises across rows rather than across a row's few classes;
 * validating at no extra pass: the kernels flag invalid labels, non-finite margins and invalid
   weights as they go (or-ing booleans: adding up int64 counts made the binary row loop 1.5x
-  slower), and the wrappers turn a flag into a ``ValueError``, counting the bad values for its
-  message only then.
+  slower), and the wrappers turn a flag into the canonical ``ValueError`` of
+  :mod:`focalboost._validation` (the one the numpy formulas raise), counting the bad values for
+  its message only then. Dtypes and shapes are checked before the pass, by the same functions.
+  A valid input of a dtype the kernels do not take (float16 or long double margins or weights,
+  non-native byte order) raises :class:`KernelDoesNotTake` instead, never a ``ValueError`` or
+  ``TypeError``: the loss objects then use the numpy formulas and log why once.
 
 Threads. The kernels are serial, GIL-free functions of a row range. The wrappers cut the rows into
 chunks of ``CHUNK_MARGINS`` margins, which the calling thread and ``numba.get_num_threads() - 1``
@@ -49,7 +53,6 @@ from __future__ import annotations
 
 import math
 import itertools
-import numbers
 import os
 import threading
 import warnings
@@ -62,9 +65,22 @@ from numba import types
 from numba.extending import intrinsic, overload
 
 from . import _openmp_team
-from ._validation import label_vector
+from ._validation import (
+    check_binary_alpha,
+    check_class_alpha,
+    check_gamma,
+    check_label_dtype,
+    check_out,
+    label_error,
+    label_vector,
+    margin_array,
+    non_finite_error,
+    weight_error,
+    weight_vector,
+)
 
 __all__ = [
+    "KernelDoesNotTake",
     "binary_gradient_hessian",
     "multiclass_gradient_hessian",
     "binary_loss",
@@ -757,72 +773,70 @@ def run_binary_on_team(parallel, args, n_rows, n_threads, chunk):
 
 
 # ---------------------------------------------------------------------------------------------
-# Python wrappers: argument checks that cost O(1), dtype plumbing, error messages.
+# Python wrappers: the checks of focalboost._validation that cost O(1) (structure, parameters)
+# before the pass, its messages for the values the kernels flag, and dtype plumbing.
 # ---------------------------------------------------------------------------------------------
+
+
+class KernelDoesNotTake(Exception):
+    """Valid input of a dtype the kernels do not take: float16 or long double margins or weights,
+    arrays in non-native byte order. ``reason`` names the argument and its dtype; the loss objects
+    then compute with the numpy formulas, which convert it (and log the reason once).
+
+    Deliberately not a ``ValueError`` or ``TypeError``: those mean invalid input, which raises the
+    canonical error of :mod:`focalboost._validation` on every path.
+    """
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _ONES = {}
 
 
+def _as_read(arr, name):
+    """A checked numeric array as the kernels read it: float32 and float64 as they are, integers
+    and bools converted to float64; anything else is :class:`KernelDoesNotTake`."""
+    if arr.dtype in _FLOATS:
+        return arr
+    if arr.dtype.kind in "iub":
+        return arr.astype(np.float64)
+    raise KernelDoesNotTake(f"{name} of dtype {arr.dtype}")
+
+
 def _as_margins(raw, ndim):
-    raw = np.asarray(raw)
-    if raw.dtype not in _FLOATS:
-        if raw.dtype.kind not in "iub":
-            raise TypeError(f"raw_prediction must be a numeric array, got dtype {raw.dtype}")
-        raw = raw.astype(np.float64)
-    if ndim == 1 and raw.ndim == 2 and raw.shape[1] == 1:
-        raw = raw[:, 0]
-    if raw.ndim != ndim:
-        raise ValueError(f"raw_prediction must be a {ndim}-D array, got shape {raw.shape}")
-    return raw
+    return _as_read(margin_array(raw, ndim), "raw_prediction")
 
 
-def _as_labels(y, n):
-    y = label_vector(y, n)
+def _as_labels(y, n, n_classes):
+    """Labels as given (bools viewed as uint8; float16 and long double converted to float64)."""
+    y = check_label_dtype(label_vector(y, n), n_classes)
+    if not y.dtype.isnative:
+        raise KernelDoesNotTake(f"y_true of dtype {y.dtype}")
     if y.dtype.kind == "b":
         return y.view(np.uint8)
-    if y.dtype.kind not in "fiu":
-        raise ValueError(f"y_true must hold numeric class labels, got dtype {y.dtype}")
     if y.dtype == np.float16 or y.dtype.itemsize > 8:
         return y.astype(np.float64)
     return y
 
 
 def _as_weights(sample_weight, n):
-    if sample_weight is None:
-        return None
-    w = np.asarray(sample_weight)
-    if w.size == 0:  # XGBoost reports "no weights" as an empty array
-        return None
-    if w.dtype not in _FLOATS:
-        if w.dtype.kind not in "iub":
-            raise TypeError(f"sample_weight must be a numeric array, got dtype {w.dtype}")
-        w = w.astype(np.float64)
-    if w.ndim != 1 or w.shape[0] != n:
-        raise ValueError(f"sample_weight must be a 1-D array of {n} weights, got shape {w.shape}")
-    return w
+    w = weight_vector(sample_weight, n)
+    return None if w is None else _as_read(w, "sample_weight")
 
 
 def _as_gamma(gamma):
-    if isinstance(gamma, (bool, np.bool_)) or not isinstance(gamma, numbers.Real):
-        raise TypeError(f"gamma must be a real number >= 0, got {gamma!r}")
-    g = float(gamma)
-    if not math.isfinite(g) or g < 0:
-        raise ValueError(f"gamma must be a finite number >= 0, got {gamma!r}")
+    g = check_gamma(gamma)
     if g.is_integer() and g <= MAX_INTEGER_GAMMA:
         return np.int64(g)  # compiled separately: r**gamma by multiplications
     return g
 
 
 def _binary_alpha(alpha):
-    if alpha is None:
-        return 1.0, 1.0
-    a = float(alpha)
-    if not (0.0 < a < 1.0):
-        raise ValueError(
-            f"alpha must be None or a number in (0, 1) (the weight of class 1), got {alpha!r}"
-        )
-    return a, 1.0 - a
+    a = check_binary_alpha(alpha)
+    return (1.0, 1.0) if a is None else (a, 1.0 - a)
 
 
 def _class_alpha(alpha, K):
@@ -834,12 +848,7 @@ def _class_alpha(alpha, K):
             ones = np.ones(K)
             _ONES[K] = ones
         return ones
-    a = np.asarray(alpha, dtype=np.float64)
-    if a.shape != (K,):
-        raise ValueError(
-            f"alpha must be None or a vector of {K} per-class weights, got shape {a.shape}"
-        )
-    return a
+    return check_class_alpha(alpha, K)
 
 
 _NO_WEIGHTS = np.ones(1)  # writeable: read-only arrays are a distinct numba type (a recompile)
@@ -855,53 +864,26 @@ def _multiclass_weights(w):
     return w, 1
 
 
-def _outputs(out, shape, name="out"):
+def _outputs(out, shape):
     if out is None:
         return np.empty(shape), np.empty(shape)
-    grad, hess = out
-    for arr in (grad, hess):
-        if not isinstance(arr, np.ndarray) or arr.shape != shape or arr.dtype not in _FLOATS:
-            raise ValueError(
-                f"{name} must be a pair of float64 (or float32) arrays of shape {shape}, got "
-                f"{getattr(arr, 'shape', None)} {getattr(arr, 'dtype', type(arr).__name__)}"
-            )
-        if not arr.flags.writeable:
-            raise ValueError(f"{name} arrays must be writeable")
-    if np.shares_memory(grad, hess):
-        raise ValueError(f"{name}: gradient and hessian buffers must not overlap")
-    return grad, hess
+    return check_out(out, shape)
 
 
 def _raise_on_flags(flags, y, raw, n_classes, w):
-    """The ValueError for the kernel's flags (invalid labels, non-finite margins, invalid weights).
+    """The canonical ValueError for the kernel's flags (invalid labels, non-finite margins,
+    invalid weights), checked in the order of :mod:`focalboost._validation`.
 
     The kernels only flag bad values (cheaper than counting them in the row loop); the numbers and
-    examples in the message are counted here, on the error path only.
+    examples in the message are counted there, on the error path only.
     """
     bad_y, bad_x, bad_w = flags
-    if bad_y:
-        allowed = "binary labels 0 or 1" if n_classes == 2 else f"class indices 0..{n_classes - 1}"
-        yf = y.astype(np.float64)
-        invalid = ~np.isin(yf, np.arange(n_classes))
-        examples = np.unique(yf[invalid])[:5].tolist()
-        raise ValueError(
-            f"y_true must hold {allowed}; found {np.count_nonzero(invalid)} invalid label(s), "
-            f"e.g. {examples}"
-        )
     if bad_x:
-        finite = np.isfinite(raw)
-        rows = np.count_nonzero(~(finite if finite.ndim == 1 else finite.all(axis=1)))
-        raise ValueError(
-            f"raw_prediction must be finite; found {rows} row(s) with NaN or infinite margins"
-        )
+        raise non_finite_error(raw)
+    if bad_y:
+        raise label_error(y, n_classes)
     if bad_w:
-        wf = w.astype(np.float64)
-        invalid = ~(np.isfinite(wf) & (wf >= 0))
-        examples = np.unique(wf[invalid])[:5].tolist()
-        raise ValueError(
-            f"sample_weight must contain finite weights >= 0 only; found "
-            f"{np.count_nonzero(invalid)} invalid weight(s), e.g. {examples}"
-        )
+        raise weight_error(w)
 
 
 def binary_gradient_hessian(y, raw, gamma, alpha=None, exact=False, sample_weight=None, out=None):
@@ -923,7 +905,7 @@ def binary_gradient_hessian(y, raw, gamma, alpha=None, exact=False, sample_weigh
     """
     raw = _as_margins(raw, 1)
     n = raw.shape[0]
-    y = _as_labels(y, n)
+    y = _as_labels(y, n, 2)
     w = _as_weights(sample_weight, n)
     a1, a0 = _binary_alpha(alpha)
     grad, hess = _outputs(out, (n,))
@@ -952,9 +934,7 @@ def multiclass_gradient_hessian(y, raw, gamma, alpha=None, exact=False, sample_w
     """
     raw = _as_margins(raw, 2)
     n, K = raw.shape
-    if K < 2:
-        raise ValueError(f"raw_prediction must have at least 2 columns (classes), got shape {raw.shape}")
-    y = _as_labels(y, n)
+    y = _as_labels(y, n, K)
     w = _as_weights(sample_weight, n)
     grad, hess = _outputs(out, (n, K))
     w, w_step = _multiclass_weights(w)
@@ -968,7 +948,7 @@ def binary_loss(y, raw, gamma, alpha=None, sample_weight=None, out=None):
     """Per-row binary focal loss (times ``sample_weight``), one fused parallel pass."""
     raw = _as_margins(raw, 1)
     n = raw.shape[0]
-    y = _as_labels(y, n)
+    y = _as_labels(y, n, 2)
     w = _as_weights(sample_weight, n)
     a1, a0 = _binary_alpha(alpha)
     out = np.empty(n) if out is None else out
@@ -981,9 +961,7 @@ def multiclass_loss(y, raw, gamma, alpha=None, sample_weight=None, out=None):
     """Per-row softmax focal loss (times ``sample_weight``), one fused parallel pass."""
     raw = _as_margins(raw, 2)
     n, K = raw.shape
-    if K < 2:
-        raise ValueError(f"raw_prediction must have at least 2 columns (classes), got shape {raw.shape}")
-    y = _as_labels(y, n)
+    y = _as_labels(y, n, K)
     w = _as_weights(sample_weight, n)
     out = np.empty(n) if out is None else out
     w, w_step = _multiclass_weights(w)

@@ -36,7 +36,13 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import BinaryLossBase, MulticlassLossBase
-from ._validation import HESSIAN_CHOICES, check_choice, check_n_classes
+from ._validation import (
+    HESSIAN_CHOICES,
+    check_callable,
+    check_choice,
+    check_loss_output,
+    check_n_classes,
+)
 
 #: step for the first derivative, relative to max(1, |x|) (see module docstring)
 GRADIENT_STEP = 2.0**-11
@@ -47,12 +53,7 @@ MIN_HESSIAN = 1e-6
 
 
 def _call(loss_function, y, x, shape):
-    value = np.asarray(loss_function(y, x), dtype=np.float64)
-    if value.shape != shape:
-        raise ValueError(
-            f"loss_function must return one loss per row, shape {shape}, got shape {value.shape}"
-        )
-    return value
+    return check_loss_output(loss_function(y, x), shape)
 
 
 def _stencils(f_of, x, f0=None):
@@ -97,9 +98,7 @@ def multiclass_derivatives(loss_function, y, Z):
 
 class _FiniteDifferenceMixin:
     def _init_fd(self, loss_function, hessian):
-        if not callable(loss_function):
-            raise TypeError(f"loss_function must be callable, got {loss_function!r}")
-        self.loss_function = loss_function
+        self.loss_function = check_callable("loss_function", loss_function)
         self.hessian = check_choice("hessian", hessian, HESSIAN_CHOICES)
 
     def _loss(self, y, raw):

@@ -29,9 +29,25 @@ default ``hessian="positive"`` drops the one negative term of each formula (-gam
 binary bracket, -gamma P l s_j R for the other classes): the result is positive, never smaller
 than the exact hessian, equal to it at gamma = 0 and asymptotically equal for confident correct
 predictions. ``hessian="exact"`` returns the true second derivative. See the README.
+
+Fast path. With ``derivatives="closed_form"`` the binary and multiclass losses compute ``loss``,
+``loss_sums``, ``mean_loss`` and ``gradient_hessian`` in the fused kernels of
+:mod:`focalboost._kernels`; the numpy formulas here are the reference they are tested against.
+Invalid input raises the same error on both paths (:mod:`focalboost._validation`): the fast path
+never hides an error by retrying on the slow one. An input that is valid but of a dtype the
+kernels do not take (float16 or long double margins or weights, non-native byte order) is computed
+by the numpy formulas, which convert it; that is said once per process and reason, as an INFO
+record on the ``focalboost`` logger (``logging.basicConfig(level=logging.INFO)`` shows it) -- a
+log line rather than a warning, because the result is right and only slower, and a warning in
+every Dask worker and every process would be noise. Losses with no kernel at all
+(``derivatives="finite_difference"``, :class:`MultiLabelFocalLoss`) always use the numpy formulas;
+that is their design, not a fallback, and is not logged. (numba is a required dependency: there is
+no import fallback.)
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 from scipy.special import expit, log_expit, logsumexp
@@ -41,13 +57,19 @@ from ._base import BinaryLossBase, MulticlassLossBase
 from ._validation import (
     DERIVATIVE_CHOICES,
     HESSIAN_CHOICES,
+    as_indicator,
     as_raw,
     as_weights,
     check_binary_alpha,
     check_choice,
     check_class_alpha,
     check_gamma,
+    check_label_alpha,
+    check_matrix,
     check_n_classes,
+    check_n_columns,
+    check_n_labels,
+    margin_array,
 )
 from .finite_difference import MIN_HESSIAN, binary_derivatives, multiclass_derivatives
 from .posterior import (
@@ -56,6 +78,22 @@ from .posterior import (
     multiclass_optimal_margin,
     multiclass_posterior,
 )
+
+
+_logger = logging.getLogger("focalboost")
+_logged_fallbacks = set()
+
+
+def _log_fallback(reason):
+    """Say once per process and reason that a valid input takes the numpy path (see the module
+    docstring)."""
+    if reason not in _logged_fallbacks:
+        _logged_fallbacks.add(reason)
+        _logger.info(
+            "the fused kernels do not take %s: the numpy formulas compute it instead (slower); "
+            "pass float32 or float64 arrays (native byte order) to use the kernels",
+            reason,
+        )
 
 
 def _focal_factor(log_r, gamma):
@@ -117,8 +155,10 @@ class _FocalMixin:
         }
 
     def _fast_gradient_hessian(self, y_true, raw_prediction, sample_weight, out=None):
-        """The fused kernel for closed forms; None (the numpy path) for anything it rejects, so
-        that accepted variants still compute and invalid input gets the canonical message."""
+        """The fused kernel of the closed forms (writing into ``out`` if given), or None: for
+        ``derivatives="finite_difference"``, for losses without a kernel and for inputs of a dtype
+        the kernels do not take (logged once, see the module docstring). Invalid input raises
+        the canonical error of :mod:`focalboost._validation`."""
         if self.derivatives != "closed_form":
             return None
         exact = self.hessian == "exact"
@@ -129,14 +169,16 @@ class _FocalMixin:
         return self._try_kernel(self._loss_kernel, y_true, raw_prediction, sample_weight)
 
     def _try_kernel(self, kernel, y_true, raw_prediction, *args):
+        """``kernel``'s result; None only where the loss has no kernel or the kernel does not
+        take the input's dtype (a named reason, logged once). Errors propagate."""
         if kernel is None:
             return None
-        shape = np.shape(raw_prediction)  # the kernels infer K from the margins: check it here
-        if len(shape) != self._raw_ndim or (self._raw_ndim == 2 and shape[1] != self.n_classes):
-            return None
+        # the kernels take the number of classes from the margins: the loss's own is checked here
+        raw = margin_array(raw_prediction, self._raw_ndim, self.n_classes)
         try:
-            return kernel(y_true, raw_prediction, self.gamma, self.alpha, *args)
-        except (ValueError, TypeError):
+            return kernel(y_true, raw, self.gamma, self.alpha, *args)
+        except _kernels.KernelDoesNotTake as exc:
+            _log_fallback(exc.reason)
             return None
 
     def _finite_difference(self, derivatives, y, raw):
@@ -262,22 +304,14 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
     def posterior(self, raw_prediction):
         """Class-posterior estimate, shape (n, K), from margins: ``predict_proba`` with the focal
         (gamma) and class-weight (alpha) distortion undone. See :mod:`focalboost.posterior`."""
-        raw = as_raw(raw_prediction, 2)
-        if raw.shape[1] != self.n_classes:
-            raise ValueError(
-                f"raw_prediction must have {self.n_classes} columns (one margin per class), "
-                f"got shape {raw.shape}"
-            )
+        raw = check_n_columns(as_raw(raw_prediction, 2), self.n_classes)
         return multiclass_posterior(raw, gamma=self.gamma, alpha=self.alpha)
 
     def optimal_margin(self, posterior):
         """The margins (n, K), centred, this loss converges to where P(y | x) = ``posterior``:
         the inverse of :meth:`posterior`."""
-        if np.shape(posterior)[-1] != self.n_classes:
-            raise ValueError(
-                f"posterior must have {self.n_classes} columns (one per class), "
-                f"got shape {np.shape(posterior)}"
-            )
+        if np.ndim(posterior) == 2:  # other shapes: multiclass_optimal_margin's own error
+            check_n_columns(np.asarray(posterior), self.n_classes, "posterior", "one per class")
         return multiclass_optimal_margin(posterior, gamma=self.gamma, alpha=self.alpha)
 
     def _loss(self, y, raw):
@@ -336,16 +370,7 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
 
     def __init__(self, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"):
         self._init_focal(gamma, hessian, derivatives)
-        if alpha is None or np.ndim(alpha) == 0:
-            self.alpha = check_binary_alpha(alpha)
-        else:
-            arr = np.asarray(alpha, dtype=np.float64)
-            if arr.ndim != 1 or not np.all((arr > 0) & (arr < 1)):
-                raise ValueError(
-                    "alpha must be None, a number in (0, 1) or a 1-D vector of per-label numbers "
-                    f"in (0, 1), got {np.asarray(alpha).tolist()}"
-                )
-            self.alpha = arr
+        self.alpha = check_label_alpha(alpha)
 
     @property
     def n_labels(self):
@@ -354,11 +379,8 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
 
     def _check(self, y_true, raw_prediction, sample_weight):
         raw = as_raw(raw_prediction, 2)
-        y = _as_indicator(y_true, raw.shape)
-        if self.n_labels is not None and raw.shape[1] != self.n_labels:
-            raise ValueError(
-                f"raw_prediction has {raw.shape[1]} labels but alpha has {self.n_labels} values"
-            )
+        y = as_indicator(y_true, raw.shape)
+        check_n_labels(raw, self.n_labels)
         return y, raw, as_weights(sample_weight, raw.shape[0])
 
     def predict_proba(self, raw_prediction):
@@ -381,15 +403,13 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
 
     def optimal_margin(self, posterior):
         """Per-label inverse of :meth:`posterior`: margins (n, L)."""
-        eta = np.asarray(posterior, dtype=np.float64)
-        if eta.ndim != 2:
-            raise ValueError(f"posterior must have shape (n, L), got shape {eta.shape}")
+        eta = check_matrix(np.asarray(posterior, dtype=np.float64), "posterior")
         return np.column_stack(self._per_label(eta, binary_optimal_margin))
 
     def init_score(self, y_true, sample_weight=None):
         """Best constant margin of each label, shape (L,): the binary init score per column."""
         y = np.asarray(y_true)
-        y = _as_indicator(y, y.shape if y.ndim == 2 else (len(y), -1))
+        y = as_indicator(y, y.shape if y.ndim == 2 else (len(y), -1))
         alphas = np.broadcast_to(self.alpha if self.alpha is not None else np.nan, y.shape[1])
         scores = []
         for label in range(y.shape[1]):
@@ -401,18 +421,3 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
                 raise ValueError(f"label column {label}: {exc}") from None
         return np.array(scores)
 
-
-def _as_indicator(y_true, shape):
-    """y as a float 0/1 matrix of the given shape (n, L); L = -1 accepts any number of labels."""
-    y = np.asarray(y_true)
-    if y.ndim != 2 or y.shape[0] != shape[0] or (shape[1] != -1 and y.shape[1] != shape[1]):
-        raise ValueError(
-            f"y_true must be a 2-D 0/1 indicator matrix of shape {tuple(shape)}, got shape {y.shape}"
-        )
-    if y.dtype.kind not in "biuf":
-        raise ValueError(f"y_true must hold 0/1 indicators, got dtype {y.dtype}")
-    y = y.astype(np.float64)
-    if not np.all((y == 0) | (y == 1)):
-        bad = np.unique(y[(y != 0) & (y != 1)])[:5]
-        raise ValueError(f"y_true must hold only 0 and 1 (multi-label indicators), found {bad.tolist()}")
-    return y

@@ -69,7 +69,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit, logsumexp
 
-from ._validation import as_raw, check_binary_alpha, check_class_alpha, check_gamma
+from ._validation import (
+    as_probabilities,
+    as_raw,
+    check_binary_alpha,
+    check_class_alpha,
+    check_exactly_one,
+    check_gamma,
+    check_n_columns,
+)
 
 __all__ = [
     "binary_posterior",
@@ -162,53 +170,9 @@ def _log_weights(log_p, log_q, gamma, log_alpha):
     return a
 
 
-# --- validation --------------------------------------------------------------------------------
+# --- validation (the checks live in focalboost._validation) ------------------------------------
 def _check_probabilities(value, name, binary, positive=False):
-    """Probabilities as float64: binary (n,) or (n, 2), else (n, K >= 2); rows of 2-D sum to 1.
-
-    ``positive``: every entry must be > 0 (and a 1-D one < 1), as the inverse maps need. In 2-D an
-    entry may round to 1 when the others, which carry the digits, are positive.
-    """
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must be a numeric array of probabilities, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
-    if binary:
-        ok, shapes = arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 2), "(n,) or (n, 2)"
-    else:
-        ok, shapes = arr.ndim == 2 and arr.shape[1] >= 2, "(n, K) with K >= 2"
-    if not ok:
-        raise ValueError(f"{name} must have shape {shapes}, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite; it has NaN or infinite values")
-    if positive and arr.ndim == 1:
-        bad, allowed = (arr <= 0) | (arr >= 1), "the open interval (0, 1)"
-    elif positive:
-        bad, allowed = (arr <= 0) | (arr > 1), "(0, 1]"
-    else:
-        bad, allowed = (arr < 0) | (arr > 1), "[0, 1]"
-    if np.any(bad):
-        raise ValueError(
-            f"{name} must hold probabilities in {allowed}, found {np.unique(arr[bad])[:5].tolist()}"
-        )
-    if arr.ndim == 2:
-        sums = arr.sum(axis=1)
-        off = np.abs(sums - 1.0) > ROW_SUM_TOLERANCE
-        if np.any(off):
-            hint = " (margins go in raw_prediction)" if name == "proba" else ""
-            raise ValueError(
-                f"the rows of {name} must sum to 1 (within {ROW_SUM_TOLERANCE}){hint}; "
-                f"{int(off.sum())} row(s) do not, e.g. {sums[off][:3].tolist()}"
-            )
-    return arr
-
-
-def _one_of(raw_prediction, proba):
-    if (raw_prediction is None) == (proba is None):
-        raise TypeError(
-            "pass exactly one of raw_prediction (margins, the accurate path) and proba "
-            "(the focal model's probabilities)"
-        )
+    return as_probabilities(value, name, binary, positive, ROW_SUM_TOLERANCE)
 
 
 # --- focal output -> posterior -----------------------------------------------------------------
@@ -236,7 +200,7 @@ def binary_posterior(raw_prediction=None, *, proba=None, gamma, alpha=None):
         [expit(-t), expit(t)] with t = logit(eta) = (1 + gamma) x + log1p(gamma phi(x))
         - log1p(gamma phi(-x)) + log((1 - alpha) / alpha) (see the module docstring).
     """
-    _one_of(raw_prediction, proba)
+    check_exactly_one(raw_prediction, proba)
     gamma = check_gamma(gamma)
     alpha = check_binary_alpha(alpha)
     if raw_prediction is not None:
@@ -273,12 +237,10 @@ def multiclass_posterior(raw_prediction=None, *, proba=None, gamma, alpha=None):
         Estimated P(y = k | x): eta_k proportional to 1 / (alpha_k psi(p_k)), computed as a
         softmax of log-weights (see the module docstring). Rows sum to 1.
     """
-    _one_of(raw_prediction, proba)
+    check_exactly_one(raw_prediction, proba)
     gamma = check_gamma(gamma)
     if raw_prediction is not None:
-        z = as_raw(raw_prediction, 2)
-        if z.shape[1] < 2:
-            raise ValueError(f"raw_prediction must have at least 2 columns, got shape {z.shape}")
+        z = check_n_columns(as_raw(raw_prediction, 2))
     else:
         p = _check_probabilities(proba, "proba", binary=False)
         with np.errstate(divide="ignore"):

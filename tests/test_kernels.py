@@ -294,7 +294,7 @@ def test_chunked_threads_give_identical_results(monkeypatch):
     # an invalid label in the last chunk is still found
     yc_bad = yc.copy()
     yc_bad[-1] = 3
-    with pytest.raises(ValueError, match="class indices 0..2"):
+    with pytest.raises(ValueError, match="class indices in 0..2; found 1 invalid"):
         K.multiclass_gradient_hessian(yc_bad, Z, 2.5)
 
 
@@ -322,14 +322,23 @@ def test_kernels_work_in_a_forked_child(monkeypatch):
 
 
 # --- validation at no extra pass ------------------------------------------------------------------
-@pytest.mark.parametrize("bad", [2, -1, 0.5, np.nan])
-def test_binary_rejects_bad_labels(bad):
+# the messages are focalboost._validation's, the same as the numpy formulas' (test_loss_contract.py)
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (2, r"y_true must hold class indices in 0..1; found 1 invalid label\(s\), e.g. \[2.0\]"),
+        (-1, r"y_true must hold class indices in 0..1; found 1 invalid label\(s\), e.g. \[-1.0\]"),
+        (0.5, r"y_true must hold class indices in 0..1; found 1 invalid label\(s\), e.g. \[0.5\]"),
+        (np.nan, r"y_true contains NaN; labels must be class indices 0..1"),
+    ],
+)
+def test_binary_rejects_bad_labels(bad, match):
     y, x, _ = _binary_data(n=50)
     y = y.astype(np.float64)
     y[7] = bad
-    with pytest.raises(ValueError, match=r"y_true must hold binary labels 0 or 1; found 1 invalid"):
+    with pytest.raises(ValueError, match=match):
         K.binary_gradient_hessian(y, x, 2.0)
-    with pytest.raises(ValueError, match="y_true must hold binary labels"):
+    with pytest.raises(ValueError, match=match):
         K.binary_loss(y, x, 2.0)
 
 
@@ -338,9 +347,13 @@ def test_multiclass_rejects_bad_labels(bad):
     y, Z, _ = _multiclass_data(n=50)
     y = y.astype(np.float64)
     y[[3, 9]] = bad
-    with pytest.raises(ValueError, match=r"y_true must hold class indices 0..3; found 2 invalid"):
+    if np.isnan(bad):
+        match = "y_true contains NaN; labels must be class indices 0..3"
+    else:
+        match = r"y_true must hold class indices in 0..3; found 2 invalid"
+    with pytest.raises(ValueError, match=match):
         K.multiclass_gradient_hessian(y, Z, 2.0)
-    with pytest.raises(ValueError, match=r"class indices 0..3"):
+    with pytest.raises(ValueError, match=match):
         K.multiclass_loss(y, Z, 2.0)
 
 
@@ -402,11 +415,11 @@ def test_rejects_bad_shapes_and_parameters():
         K.binary_gradient_hessian(y, x, -1.0)
     with pytest.raises(TypeError, match="gamma must be a real number"):
         K.binary_gradient_hessian(y, x, "2")
-    with pytest.raises(ValueError, match=r"alpha must be None or a number in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"alpha must be None or a number in the open interval \(0, 1\)"):
         K.binary_gradient_hessian(y, x, 2.0, 1.5)
     with pytest.raises(ValueError, match="2-D array"):
         K.multiclass_gradient_hessian(y, x, 2.0)
-    with pytest.raises(ValueError, match="vector of 3 per-class weights"):
+    with pytest.raises(ValueError, match="1-D vector of 3 positive per-class weights"):
         K.multiclass_gradient_hessian(y % 3, np.zeros((50, 3)), 2.0, np.ones(4))
     with pytest.raises(TypeError, match="numeric array"):
         K.binary_gradient_hessian(y, x.astype(str), 2.0)

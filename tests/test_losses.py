@@ -461,7 +461,7 @@ def test_bad_n_classes():
 @pytest.mark.parametrize(
     "y, x, match",
     [
-        ([0, 2], [0.0, 1.0], r"y_true must hold class indices in 0..1, found \[2.0\]"),
+        ([0, 2], [0.0, 1.0], r"y_true must hold class indices in 0..1; found 1 invalid label\(s\), e.g. \[2.0\]"),
         ([0, 0.5], [0.0, 1.0], r"y_true must hold class indices in 0..1"),
         ([0, np.nan], [0.0, 1.0], "y_true contains NaN"),
         ([0, 1], [0.0, np.nan], "raw_prediction must be finite"),
@@ -487,9 +487,153 @@ def test_bad_weights_and_multiclass_shapes():
     mloss = MulticlassFocalLoss(3)
     with pytest.raises(ValueError, match="raw_prediction must have 3 columns"):
         mloss.gradient_hessian([0, 1], np.zeros((2, 4)))
-    with pytest.raises(ValueError, match=r"y_true must hold class indices in 0..2, found \[3.0\]"):
+    with pytest.raises(ValueError, match=r"y_true must hold class indices in 0..2; found 1 invalid label\(s\), e.g. \[3.0\]"):
         mloss.gradient_hessian([0, 3], np.zeros((2, 3)))
     with pytest.raises(ValueError, match="at least two classes"):
         loss.init_score([1, 1, 1])
     with pytest.raises(ValueError, match=r"no \(positively weighted\) rows of class\(es\) \[2\]"):
         mloss.init_score([0, 1, 1])
+
+
+# --- fast path: one set of errors, no silent fallback ---------------------------------------------
+def _numpy_path_forbidden(monkeypatch, cls):
+    """Make every entry to the numpy formulas of ``cls`` fail loudly."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the numpy path was taken")
+
+    for name in ("_check", "_loss", "_gradient_hessian"):
+        monkeypatch.setattr(cls, name, forbidden)
+
+
+_B, _X = np.array([0, 1, 1, 0, 1, 0]), np.linspace(-3.0, 3.0, 6)
+_M, _Z = np.array([0, 1, 2, 2, 1, 0]), np.linspace(-3.0, 3.0, 18).reshape(6, 3)
+
+
+def _with(a, index, value, dtype=np.float64):
+    a = np.array(a, dtype=dtype)
+    a[index] = value
+    return a
+
+
+INVALID = [  # (loss, y, raw, sample_weight): one or several faults
+    (BinaryFocalLoss(2.0, 0.25), _with(_B, 2, 2), _X, None),
+    (BinaryFocalLoss(2.0, 0.25), _with(_B, [1, 4], [np.nan, 0.5]), _X, None),
+    (BinaryFocalLoss(2.0, 0.25), _B, _with(_X, 3, np.nan), None),
+    (BinaryFocalLoss(2.0, 0.25), _with(_B, 0, 5), _with(_X, 3, np.inf), None),  # margins first
+    (BinaryFocalLoss(2.0), _B, _X, _with(np.ones(6), 1, -1.0)),
+    (BinaryFocalLoss(2.0), _with(_B, 0, 3), _X, _with(np.ones(6), 1, np.nan)),  # labels first
+    (BinaryFocalLoss(2.0), _B, _X, np.ones(5)),
+    (BinaryFocalLoss(2.0), _B[:5], _with(_X, 0, np.nan), None),  # shapes before values
+    (BinaryFocalLoss(2.0), _B, _X[:, None], None),
+    (BinaryFocalLoss(2.0), _B, _X.astype(str), None),
+    (BinaryFocalLoss(2.0), _B.astype(str), _X, None),
+    (BinaryFocalLoss(2.0), _B, _X, np.array(["1"] * 6)),
+    (BinaryFocalLoss(2.0), _B, _X, np.ones((6, 1))),
+    (MulticlassFocalLoss(3, 2.0), _M, np.zeros((6, 4)), None),
+    (MulticlassFocalLoss(3, 2.0, [1.0, 2.0, 3.0]), _with(_M, 4, 3), _Z, None),
+    (MulticlassFocalLoss(3, 2.0), _with(_M, 4, 1.5), _Z, None),
+    (MulticlassFocalLoss(3, 2.0), _M, _with(_Z, (2, 1), np.nan), None),
+    (MulticlassFocalLoss(3, 2.0), _M, _Z, _with(np.ones(6), 5, np.inf)),
+    (MulticlassFocalLoss(3, 2.0), _M, _X, None),
+]
+
+
+@pytest.mark.parametrize("case", range(len(INVALID)))
+def test_invalid_input_raises_the_same_error_on_the_fast_and_numpy_paths(monkeypatch, case):
+    """The kernels raise the numpy formulas' error, wording and all, and never hand invalid input
+    to the numpy path (before, a kernel's error was swallowed and the numpy path re-checked)."""
+    from focalboost._adapter import library_gradient_hessian
+
+    loss, y, raw, w = INVALID[case]
+    with pytest.raises((ValueError, TypeError)) as reference:
+        loss.reference_gradient_hessian(y, raw, w)
+    expected = (type(reference.value), str(reference.value))
+    _numpy_path_forbidden(monkeypatch, type(loss))
+    calls = [
+        lambda: loss.gradient_hessian(y, raw, w),
+        lambda: loss.loss(y, raw, w),
+        lambda: loss.loss_sums(y, raw, w),
+        lambda: loss.mean_loss(y, raw, w),
+        lambda: library_gradient_hessian(loss, y, raw, w),
+    ]
+    if np.ndim(raw) != 2 or np.shape(raw)[1] == loss.n_classes:  # the kernels take K from raw
+        calls.append(lambda: loss._kernel(y, raw, loss.gamma, loss.alpha, False, w))
+        calls.append(lambda: loss._loss_kernel(y, raw, loss.gamma, loss.alpha, w))
+    for call in calls:
+        with pytest.raises((ValueError, TypeError)) as fast:
+            call()
+        assert (type(fast.value), str(fast.value)) == expected
+
+
+def test_valid_input_never_takes_the_numpy_path(monkeypatch):
+    """Every valid input the hooks and users pass runs in the kernels: labels of any numeric dtype
+    (an (n, 1) column too), float32/float64/integer margins in any memory layout, weights of any
+    numeric dtype or none (XGBoost: an empty array)."""
+    from focalboost._adapter import library_gradient_hessian
+
+    rng = np.random.default_rng(5)
+    y, x = _random_binary(300, 5)
+    yc, Z = _random_multiclass(300, 4, 5)
+    w = rng.uniform(0.0, 2.0, 300)
+    binary, multiclass = BinaryFocalLoss(2.0, 0.25), MulticlassFocalLoss(4, 1.5, [1.0, 2.0, 0.5, 1.0])
+    readonly = Z.astype(np.float32)
+    readonly.flags.writeable = False
+    # one variation at a time from (int labels, float64 margins, no weights): each new dtype or
+    # layout is a numba compilation (0.7 s binary, 2.5 s multiclass) the first time
+    cases = (
+        [(binary, labels, x, None) for labels in (y, y.astype(np.float32), y.astype(bool), y[:, None])]
+        + [(binary, y, raw, None) for raw in (x.astype(np.float32), np.round(x).astype(np.int32), x[::-1])]
+        + [(binary, y, x, weights) for weights in (np.empty(0), w, w.astype(np.float32), np.ones(300, int))]
+        + [(multiclass, yc, raw, None) for raw in (Z, np.asfortranarray(Z))]
+        + [(multiclass, yc, Z, weights) for weights in (np.empty(0), w)]
+    )
+    # what the hooks pass: float32 labels (and margins: XGBoost's read-only, LightGBM's Fortran order)
+    y32, w32, Z32 = y.astype(np.float32), w.astype(np.float32), np.asfortranarray(Z, np.float32)
+    hooks = [(binary, y32, x.astype(np.float32), np.empty(0, np.float32)), (binary, y32, x, w32),
+             (multiclass, yc.astype(np.float32), readonly, None), (multiclass, yc.astype(np.float32), Z32, None)]
+    expected = [loss.reference_gradient_hessian(*args) + (loss.reference_loss(*args),) for loss, *args in cases]
+    expected_hooks = [loss.reference_gradient_hessian(*args) for loss, *args in hooks]
+    for cls in (BinaryFocalLoss, MulticlassFocalLoss):
+        _numpy_path_forbidden(monkeypatch, cls)
+    for (loss, *args), (g_ref, h_ref, l_ref) in zip(cases, expected):
+        g, h = loss.gradient_hessian(*args)
+        np.testing.assert_allclose(g, g_ref, rtol=1e-13, atol=1e-300)
+        np.testing.assert_allclose(h, h_ref, rtol=1e-13, atol=1e-300)
+        np.testing.assert_allclose(loss.loss(*args), l_ref, rtol=1e-13, atol=1e-300)
+        weights = args[2]
+        denominator = 300.0 if weights is None or len(weights) == 0 else np.sum(weights, dtype=np.float64)
+        assert loss.loss_sums(*args) == pytest.approx((l_ref.sum(), denominator), rel=1e-12)
+        assert loss.mean_loss(*args) == pytest.approx(l_ref.sum() / denominator, rel=1e-12)
+    for (loss, *args), (g_ref, h_ref) in zip(hooks, expected_hooks):
+        g32, h32 = library_gradient_hessian(loss, *args)
+        assert g32.dtype == h32.dtype == np.float32
+        np.testing.assert_allclose(g32, g_ref, rtol=1e-6, atol=1e-30)
+        np.testing.assert_allclose(h32, h_ref, rtol=1e-6, atol=1e-30)
+
+
+def test_a_dtype_the_kernels_do_not_take_is_computed_by_numpy_and_logged_once(monkeypatch, caplog):
+    """float16 margins and big-endian weights are valid but not kernel input: the numpy formulas
+    compute them (the same numbers as the reference), and the logger ``focalboost`` says so once
+    per reason."""
+    import focalboost.losses
+
+    monkeypatch.setattr(focalboost.losses, "_logged_fallbacks", set())
+    y, x = _random_binary(50, 8, -5, 5)
+    loss = BinaryFocalLoss(2.0, 0.25)
+    half = x.astype(np.float16)
+    caplog.set_level("INFO", logger="focalboost")
+    for _ in range(3):
+        g, h = loss.gradient_hessian(y, half)
+        loss.loss(y, half)
+    reference = loss.reference_gradient_hessian(y, half.astype(np.float64))
+    np.testing.assert_array_equal(g, reference[0])
+    np.testing.assert_array_equal(h, reference[1])
+    messages = [r.getMessage() for r in caplog.records if r.name == "focalboost"]
+    assert len(messages) == 1 and "raw_prediction of dtype float16" in messages[0]
+    big_endian = np.ones(50, dtype=">f8")
+    loss.gradient_hessian(y, x, big_endian)
+    loss.gradient_hessian(y, x, big_endian)
+    messages = [r.getMessage() for r in caplog.records if r.name == "focalboost"]
+    assert len(messages) == 2 and "sample_weight of dtype >f8" in messages[1]
+    assert all(r.levelname == "INFO" for r in caplog.records if r.name == "focalboost")
