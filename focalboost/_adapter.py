@@ -1,32 +1,35 @@
-"""What the XGBoost and LightGBM adapters share: reading a data set's labels/weights, init scores."""
+"""What the XGBoost and LightGBM adapters share: reading a data set's labels/weights, init scores.
+
+The adapters use a loss only through the contract of :class:`focalboost.base.BoostingLoss`
+(:func:`check_loss` is re-exported from there).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._base import MulticlassLossBase
-from .losses import MultiLabelFocalLoss
+from .base import check_loss
+
+__all__ = [
+    "DEFAULT_METRIC_NAME",
+    "check_loss",
+    "init_score_rows",
+    "is_multiclass",
+    "is_multilabel",
+    "library_gradient_hessian",
+]
 
 DEFAULT_METRIC_NAME = "focal_loss"
 
 
 def is_multiclass(loss):
-    return isinstance(loss, MulticlassLossBase)
+    """Whether ``loss`` is a multiclass loss (``kind == "multiclass"``: margins (n, K))."""
+    return getattr(loss, "kind", None) == "multiclass"
 
 
 def is_multilabel(loss):
-    return isinstance(loss, MultiLabelFocalLoss)
-
-
-def check_loss(loss):
-    needed = ("gradient_hessian", "mean_loss", "init_score", "predict_proba")
-    missing = [name for name in needed if not hasattr(loss, name)]
-    if missing:
-        raise TypeError(
-            f"loss must be a focalboost loss object (BinaryFocalLoss, MulticlassFocalLoss, "
-            f"FiniteDifference*Loss, ...); {type(loss).__name__} lacks {missing}"
-        )
-    return loss
+    """Whether ``loss`` is a multi-label loss (``kind == "multilabel"``: margins (n, L))."""
+    return getattr(loss, "kind", None) == "multilabel"
 
 
 def init_score_rows(loss, y, sample_weight=None, n_rows=None, init=None):
@@ -52,16 +55,20 @@ def library_gradient_hessian(loss, y, raw, sample_weight=None, scale=1.0):
     margins as a column-major (n, K) view and takes column-major results without a copy.
 
     A loss without a fused kernel (finite differences, the multi-label loss, a user's own object)
-    and a ``scale`` other than 1 give float64 arrays (the library converts them).
+    and a ``scale`` other than 1 give what ``loss.gradient_hessian`` returns (float64; the library
+    converts it). An empty ``sample_weight`` (XGBoost's "no weights") is passed on as None.
     """
-    fast = getattr(loss, "_fast_gradient_hessian", None)
-    if fast is not None and scale == 1.0:
+    if sample_weight is not None and np.size(sample_weight) == 0:
+        sample_weight = None
+    if scale == 1.0:
         shape = np.shape(raw)
         order = "F" if len(shape) == 2 and _column_major(raw) else "C"
         out = (np.empty(shape, np.float32, order=order), np.empty(shape, np.float32, order=order))
-        result = fast(y, raw, sample_weight, out=out)
-        # rejected by the kernel: the numpy path (what gradient_hessian would do after trying it again)
-        return result if result is not None else loss.reference_gradient_hessian(y, raw, sample_weight)
+        result = loss.fast_gradient_hessian(y, raw, sample_weight, out=out)
+        if result is not None:
+            return result
+        # no fast path for this loss or input: gradient_hessian (focalboost's losses then take
+        # their numpy formulas; invalid input has raised already)
     grad, hess = loss.gradient_hessian(y, raw, sample_weight)
     if scale != 1.0:
         grad, hess = grad * scale, hess * scale

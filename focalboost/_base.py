@@ -1,14 +1,10 @@
-"""What every binary and every multiclass loss object has in common.
+"""What every binary and every multiclass loss object of focalboost has in common.
 
-A loss object offers, in the vocabulary of ``sklearn._loss``:
-
-* ``loss(y_true, raw_prediction, sample_weight=None)`` -> per-row loss, weight applied once;
-* ``gradient_hessian(y_true, raw_prediction, sample_weight=None)`` -> float64 gradient and hessian
-  with respect to the margin, shape (n,) for binary and (n, K) for multiclass, weight applied once;
-* ``init_score(y_true, sample_weight=None)`` -> the best constant margin (float, or a K-vector);
-* ``predict_proba(raw_prediction)`` -> probabilities, (n, 2) for binary and (n, K) for multiclass.
-
-Subclasses implement ``_loss`` and ``_gradient_hessian`` on validated arrays without weights.
+The contract (what each method returns, shapes, which members are required) is
+:class:`focalboost.base.BoostingLoss`; this module implements it once for the closed-form and
+finite-difference losses, in the vocabulary of ``sklearn._loss``. Subclasses implement ``_loss``
+and ``_gradient_hessian`` on validated arrays without weights, and may add a fused fast path
+(``fast_gradient_hessian``, ``_fast_loss``).
 """
 
 from __future__ import annotations
@@ -18,16 +14,15 @@ from scipy import optimize
 from scipy.special import expit, softmax
 
 from ._validation import as_labels, as_raw, as_weights, check_class_totals, check_data
+from .base import BoostingLoss
 
 
-class _LossBase:
-    n_classes: int
-
+class _LossBase(BoostingLoss):
     # --- validation --------------------------------------------------------------------------
     def _check(self, y_true, raw_prediction, sample_weight):
         """``(y, raw, w)``: int64 labels, finite float64 margins, float64 weights or None (the
         canonical errors of :mod:`focalboost._validation` otherwise)."""
-        return check_data(y_true, raw_prediction, sample_weight, self._raw_ndim, self.n_classes)
+        return check_data(y_true, raw_prediction, sample_weight, self.raw_ndim, self.n_classes)
 
     @staticmethod
     def _apply_weight(w, *arrays):
@@ -50,22 +45,10 @@ class _LossBase:
         y, raw, w = self._check(y_true, raw_prediction, sample_weight)
         return self._apply_weight(w, self._loss(y, raw))[0]
 
-    def mean_loss(self, y_true, raw_prediction, sample_weight=None):
-        """Weighted mean loss: sum(w * loss) / sum(w) (the metric the adapters report).
-
-        For per-label losses (n, L) it is the mean over rows and labels.
-        """
-        total, weight = self.loss_sums(y_true, raw_prediction, sample_weight)
-        return total / weight
-
     def loss_sums(self, y_true, raw_prediction, sample_weight=None):
-        """``(sum(w * loss), sum(w))``: the numerator and denominator of :meth:`mean_loss`.
-
-        Sums add up across shards of the data and means do not, so a distributed metric adds
-        these two numbers over workers and divides once. Without weights the denominator is the
-        number of rows; for per-label losses (n, L) both count every label. Empty data gives
-        ``(0.0, 0.0)``.
-        """
+        """``(sum(w * loss), sum(w))``: the numerator and denominator of :meth:`mean_loss`
+        (:meth:`BoostingLoss.loss_sums`), from one fused pass for closed-form focal losses,
+        without validating the weights a second time."""
         fast = self._fast_loss(y_true, raw_prediction, sample_weight)
         if fast is not None:  # weighted already; the kernel has checked the weights
             w = np.asarray([] if sample_weight is None else sample_weight, dtype=np.float64)
@@ -80,12 +63,12 @@ class _LossBase:
     def gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
         """Gradient and hessian with respect to the margin, multiplied by ``sample_weight``.
 
-        Closed-form focal losses compute them in one fused pass (:mod:`focalboost._kernels`); a
-        loss without one, or an input of a dtype the kernels do not take, goes through
-        :meth:`reference_gradient_hessian`. Invalid input raises the canonical error of
-        :mod:`focalboost._validation` on either path.
+        Closed-form focal losses compute them in one fused pass (:mod:`focalboost._kernels`,
+        :meth:`fast_gradient_hessian`); a loss without one, or an input of a dtype the kernels do
+        not take, goes through :meth:`reference_gradient_hessian`. Invalid input raises the
+        canonical error of :mod:`focalboost._validation` on either path.
         """
-        fast = self._fast_gradient_hessian(y_true, raw_prediction, sample_weight)
+        fast = self.fast_gradient_hessian(y_true, raw_prediction, sample_weight)
         if fast is not None:
             return fast
         return self.reference_gradient_hessian(y_true, raw_prediction, sample_weight)
@@ -95,11 +78,6 @@ class _LossBase:
         y, raw, w = self._check(y_true, raw_prediction, sample_weight)
         grad, hess = self._gradient_hessian(y, raw)
         return self._apply_weight(w, grad, hess)
-
-    def _fast_gradient_hessian(self, y_true, raw_prediction, sample_weight, out=None):
-        """A fused implementation (writing into ``out``, a (grad, hess) pair of preallocated
-        arrays, if given), or None where there is none (the default)."""
-        return None
 
     def _fast_loss(self, y_true, raw_prediction, sample_weight):
         """The weighted per-row loss by a fused implementation, or None (the default)."""
@@ -141,8 +119,8 @@ def _params_equal(a, b):
 class BinaryLossBase(_LossBase):
     """Binary loss on margins x with p = sigmoid(x) the probability of class 1."""
 
+    kind = "binary"
     n_classes = 2
-    _raw_ndim = 1
 
     def predict_proba(self, raw_prediction):
         """Probabilities of class 0 and class 1, shape (n, 2)."""
@@ -180,7 +158,7 @@ class BinaryLossBase(_LossBase):
 class MulticlassLossBase(_LossBase):
     """Multiclass loss on margins Z of shape (n, K) with p = softmax(Z)."""
 
-    _raw_ndim = 2
+    kind = "multiclass"
 
     def _all_class_totals(self, y_true, sample_weight):
         """Class weight totals, every class present (a constant init score needs them all)."""

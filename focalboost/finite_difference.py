@@ -6,8 +6,8 @@ A loss is a plain function returning one float64 loss per row:
 * multiclass: ``f(y, Z) -> (n,)`` with ``y`` in 0..K-1 of shape (n,) and margins ``Z`` of shape (n, K).
 
 :class:`FiniteDifferenceBinaryLoss` and :class:`FiniteDifferenceMulticlassLoss` wrap such a function
-into an object with the same interface as the closed-form focal losses, so the XGBoost and LightGBM
-adapters and the estimators accept it unchanged.
+into a :class:`focalboost.base.BoostingLoss`, like the closed-form focal losses, so the XGBoost and
+LightGBM hooks accept it unchanged.
 
 Step sizes
 ----------

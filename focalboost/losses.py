@@ -154,7 +154,7 @@ class _FocalMixin:
             "derivatives": self.derivatives,
         }
 
-    def _fast_gradient_hessian(self, y_true, raw_prediction, sample_weight, out=None):
+    def fast_gradient_hessian(self, y_true, raw_prediction, sample_weight=None, out=None):
         """The fused kernel of the closed forms (writing into ``out`` if given), or None: for
         ``derivatives="finite_difference"``, for losses without a kernel and for inputs of a dtype
         the kernels do not take (logged once, see the module docstring). Invalid input raises
@@ -174,7 +174,7 @@ class _FocalMixin:
         if kernel is None:
             return None
         # the kernels take the number of classes from the margins: the loss's own is checked here
-        raw = margin_array(raw_prediction, self._raw_ndim, self.n_classes)
+        raw = margin_array(raw_prediction, self.raw_ndim, self.n_classes)
         try:
             return kernel(y_true, raw, self.gamma, self.alpha, *args)
         except _kernels.KernelDoesNotTake as exc:
@@ -364,7 +364,7 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
     hessian, derivatives : as for :class:`BinaryFocalLoss`.
     """
 
-    _raw_ndim = 2
+    kind = "multilabel"
     _kernel = None  # per-label alpha over (n, L): the numpy formulas (elementwise, vectorised)
     _loss_kernel = None
 
