@@ -373,7 +373,9 @@ def check_loss(loss):
     n_classes = loss.n_classes
     if kind == "multiclass":
         if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
-            raise ValueError(f"{name}.n_classes must be an integer >= 2 for a multiclass loss, got {n_classes!r}")
+            raise ValueError(
+                f"{name}.n_classes must be an integer >= 2 for a multiclass loss, got {n_classes!r}"
+            )
     elif n_classes != 2:
         raise ValueError(
             f"{name}.n_classes must be 2 for a {kind} loss, got {n_classes!r} (a loss of K > 2 "
