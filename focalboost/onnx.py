@@ -3,8 +3,9 @@
 :func:`to_onnx` turns a fitted :class:`~focalboost.FocalXGBClassifier` or
 :class:`~focalboost.FocalLGBMClassifier` (or a scikit-learn pipeline ending in one) into an
 ``onnx.ModelProto`` with two outputs: the labels and the probabilities. onnxruntime's
-probabilities are ``estimator.predict_proba(X)`` (to about 1e-6 on float32 input) and its labels
-``classes_[argmax(predict_proba(X))]`` (multi-label: the 0/1 indicator of probability > 0.5).
+probabilities are ``estimator.predict_proba(X)`` (measured: within 3e-7 on float32 and float64
+input) and its labels ``classes_[argmax(predict_proba(X))]``, which is ``predict(X)``
+(multi-label: the 0/1 indicator of probability > 0.5).
 :func:`register_converters` registers the two estimators with skl2onnx, so that
 ``skl2onnx.to_onnx(Pipeline([..., ("model", FocalXGBClassifier())]), X)`` converts a pipeline;
 :func:`to_onnx` calls it.
@@ -24,7 +25,7 @@ The graph
      the default branch; a float64 input is cast to float32 first, as XGBoost does: exact.
    * LightGBM keeps no init score: ``FocalLGBMClassifier`` either adds ``init_score_`` to the
      booster's raw scores or folds it into the first trees' leaves; the graph adds what
-     ``decision_function`` adds to the raw scores (measured on one row). Splits are
+     ``decision_function`` adds to the raw scores (measured on two rows). Splits are
      ``x <= threshold`` in float64 with LightGBM's missing-value rules (``missing_type`` NaN:
      default branch; None: NaN is 0). The input is cast to float64 (exact for float32) and the
      thresholds and leaf values are float64 (``*_as_tensor`` attributes, ai.onnx.ml opset >= 3).
@@ -71,7 +72,16 @@ Not expressible in the graph, and so not part of it: ``base_margin`` / a LightGB
 at predict time, ``iteration_range`` / ``num_iteration`` other than the default, sparse input
 (feed a dense array; entries XGBoost treats as missing must be NaN), pandas input with
 non-numeric columns. skl2onnx's ``zipmap`` option works for binary and multiclass models (off
-in :func:`to_onnx`); a multi-label model always outputs plain tensors.
+in :func:`to_onnx`); a multi-label model always outputs plain tensors. Dask estimators are not
+registered (export the fitted single-machine equivalent).
+
+Pipelines: convert them with a float64 sample. skl2onnx then computes ``StandardScaler`` as
+scikit-learn does (``Sub``, ``Div`` in float64) and the pipeline's probabilities match
+``pipeline.predict_proba``. With float32 input skl2onnx's scaler is ``ai.onnx.ml.Scaler``,
+``(x - mean) * (1 / std)``, which can differ from scikit-learn's ``(x - mean) / std`` by one
+float32 ulp; XGBoost's split thresholds are data values, so on data with repeated values (prices,
+counts) many rows then land on the other side of a split. The model part stays exact on the
+scaler's output; the difference is the scaler's.
 """
 
 from __future__ import annotations
@@ -403,18 +413,24 @@ def _lightgbm_offset(estimator, n_margins):
     ``FocalLGBMClassifier`` has kept the init score in two ways: added at predict time
     (``init_score_``, the booster's raw scores exclude it) or folded into the first trees' leaves
     (the raw scores are the margins). The export follows the estimator's own rule, measured on
-    one row of zeros: margin - raw score is ``init_score_`` in the first case, 0 in the second.
+    two rows (zeros and ones): margin - raw score is ``init_score_`` in the first case, 0 in the
+    second, and must be the same constant on both rows.
     """
     import warnings
 
-    probe = np.zeros((1, estimator.n_features_in_))
+    probe = np.vstack([np.zeros(estimator.n_features_in_), np.ones(estimator.n_features_in_)])
     with warnings.catch_warnings():  # "X does not have valid feature names": expected here
         warnings.simplefilter("ignore", UserWarning)
         margin = estimator.decision_function(probe)
         raw = estimator.booster_.predict(probe, raw_score=True)
-    margin = np.asarray(margin, dtype=np.float64).reshape(n_margins)
-    raw = np.asarray(raw, dtype=np.float64)
-    return margin - raw.reshape(n_margins)
+    offset = (np.asarray(margin, dtype=np.float64) - np.asarray(raw, dtype=np.float64))
+    offset = offset.reshape(2, n_margins)
+    if not np.allclose(offset[0], offset[1], rtol=0.0, atol=1e-12 * (1.0 + np.abs(raw).max())):
+        raise NotImplementedError(
+            f"{type(estimator).__name__}.decision_function is not the booster's raw score plus "
+            f"a constant (offsets {offset.tolist()}); cannot export it"
+        )
+    return offset[0]
 
 
 def _flatten(root):
@@ -770,7 +786,8 @@ def to_onnx(model, X=None, *, target_opset=None):
     X : array-like of shape (n_samples, n_features) or int, optional
         A sample of the input (only its dtype and number of columns are used: float64 gives a
         double input, anything else float32) or the number of features (float32 input).
-        Default: ``model.n_features_in_`` columns of float32.
+        Default: ``model.n_features_in_`` columns of float32. For a pipeline with a scaler,
+        give a float64 sample (see the module docstring).
     target_opset : int or dict, optional
         As in ``skl2onnx.to_onnx`` (default: the newest opset skl2onnx supports); at least 13.
 

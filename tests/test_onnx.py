@@ -227,9 +227,9 @@ def test_pipeline_with_a_scaler_through_skl2onnx(library, diamonds):
 @pytest.mark.parametrize("library", list(ESTIMATORS))
 def test_float32_pipeline_feeds_the_model_the_scaler_output(library, diamonds):
     """In float32 skl2onnx's StandardScaler (ai.onnx.ml Scaler: (x - mean) * (1 / std)) can differ
-    from scikit-learn's (x - mean) / std by an ulp, which may move a row across an XGBoost split
-    whose threshold is a data value. The model part is exact: the pipeline's probabilities are
-    the model's ``predict_proba`` on the ONNX scaler's output."""
+    from scikit-learn's (x - mean) / std by an ulp, which moves rows across XGBoost splits whose
+    thresholds are data values (on these diamonds, many rows). The model part is exact: the
+    pipeline's probabilities are the model's ``predict_proba`` on the ONNX scaler's output."""
     X, y = diamonds
     pipe = Pipeline([("scale", StandardScaler()), ("model", make(library))]).fit(X, y)
     label, proba = run(fonnx.to_onnx(pipe, X), X)
