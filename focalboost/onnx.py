@@ -271,7 +271,7 @@ def _xgboost_forest(estimator, export):
             "booster='gbtree' (dart weights its trees at predict time, gblinear has none)"
         )
     missing = estimator.missing
-    if missing is not None and not (isinstance(missing, float) and np.isnan(missing)):
+    if missing is not None and not (isinstance(missing, numbers.Real) and np.isnan(missing)):
         raise NotImplementedError(
             f"{export.name} with missing={missing!r} cannot be exported to ONNX: only "
             "missing=np.nan (the ONNX tree ensemble sends NaN to the default branch)"

@@ -349,6 +349,24 @@ def test_lightgbm_booster_with_more_rounds_than_its_best_iteration(diamonds):
     check_outputs(estimator, X, label, proba)
 
 
+@pytest.mark.parametrize("library", list(ESTIMATORS))
+def test_a_model_loaded_from_its_file_exports_the_same(library, diamonds, tmp_path):
+    """save_model / load_model, then export: the ONNX model of the loaded estimator gives the
+    original estimator's probabilities (XGBoost: early stopping's best iteration included)."""
+    X, y = diamonds
+    if library == "xgboost":
+        estimator = make(library, n_estimators=100, learning_rate=0.5, early_stopping_rounds=3)
+        estimator.fit(X[:1500], y[:1500], eval_set=[(X[1500:], y[1500:])], verbose=False)
+        assert estimator.best_iteration + 1 < estimator.get_booster().num_boosted_rounds()
+    else:
+        estimator = make(library).fit(X, y)
+    path = tmp_path / ("model.json" if library == "xgboost" else "model.txt")
+    estimator.save_model(path)
+    loaded = make(library).load_model(path)
+    label, proba = run(fonnx.to_onnx(loaded, X), X)
+    check_outputs(estimator, X, label, proba)
+
+
 # --- a fresh process with onnxruntime and numpy only -------------------------------------------
 @pytest.mark.parametrize("library", list(ESTIMATORS))
 def test_round_trip_in_a_fresh_process_without_focalboost(library, diamonds, tmp_path):
