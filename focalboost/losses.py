@@ -41,8 +41,9 @@ record on the ``focalboost`` logger (``logging.basicConfig(level=logging.INFO)``
 log line rather than a warning, because the result is right and only slower, and a warning in
 every Dask worker and every process would be noise. Losses with no kernel at all
 (``derivatives="finite_difference"``, :class:`MultiLabelFocalLoss`) always use the numpy formulas;
-that is their design, not a fallback, and is not logged. (numba is a required dependency: there is
-no import fallback.)
+that is their design, not a fallback, and is not logged. The kernels, and numba with them, are
+imported on first use, so that ``import focalboost`` stays light (numba is a required dependency:
+there is no import fallback).
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ import logging
 import numpy as np
 from scipy.special import expit, log_expit, logsumexp
 
-from . import _kernels
 from ._base import BinaryLossBase, MulticlassLossBase
 from ._validation import (
     DERIVATIVE_CHOICES,
@@ -82,6 +82,19 @@ from .posterior import (
 
 _logger = logging.getLogger("focalboost")
 _logged_fallbacks = set()
+
+
+class _Kernel:
+    """A kernel of :mod:`focalboost._kernels` as a class attribute, imported (with numba) on first
+    use: ``cls._kernel`` and ``loss._kernel`` are the function itself."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        from . import _kernels
+
+        return getattr(_kernels, self.name)
 
 
 def _log_fallback(reason):
@@ -173,6 +186,8 @@ class _FocalMixin:
         take the input's dtype (a named reason, logged once). Errors propagate."""
         if kernel is None:
             return None
+        from . import _kernels  # imported on first use (see the module docstring); then a look-up
+
         # the kernels take the number of classes from the margins: the loss's own is checked here
         raw = margin_array(raw_prediction, self.raw_ndim, self.n_classes)
         try:
@@ -205,8 +220,8 @@ class BinaryFocalLoss(_FocalMixin, BinaryLossBase):
         Where gradient and hessian come from. Finite differences exist to check the closed forms.
     """
 
-    _kernel = staticmethod(_kernels.binary_gradient_hessian)
-    _loss_kernel = staticmethod(_kernels.binary_loss)
+    _kernel = _Kernel("binary_gradient_hessian")
+    _loss_kernel = _Kernel("binary_loss")
 
     def __init__(self, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"):
         self._init_focal(gamma, hessian, derivatives)
@@ -269,8 +284,8 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
     derivatives : {"closed_form", "finite_difference"}, default "closed_form"
     """
 
-    _kernel = staticmethod(_kernels.multiclass_gradient_hessian)
-    _loss_kernel = staticmethod(_kernels.multiclass_loss)
+    _kernel = _Kernel("multiclass_gradient_hessian")
+    _loss_kernel = _Kernel("multiclass_loss")
 
     def __init__(
         self, n_classes, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"
