@@ -258,7 +258,7 @@ def init_score_rows_like(loss, y, init):
 # --- map-reduce of the metric --------------------------------------------------------------------
 def _loss_sums(loss, y, raw, w):
     raw = np.asarray(raw, dtype=np.float64)
-    if loss._raw_ndim == 1:
+    if loss.raw_ndim == 1:
         raw = _column(raw)
     return np.array(loss.loss_sums(_column(y), raw, None if w is None else _column(w)))
 

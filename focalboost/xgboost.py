@@ -47,7 +47,7 @@ from ._adapter import (
 def _raw(loss, predt, n_rows):
     """XGBoost's margins as the loss expects them: (n,) binary, (n, K) multiclass, (n, L) multi-label."""
     predt = np.asarray(predt)
-    if loss._raw_ndim == 1:
+    if loss.raw_ndim == 1:
         return predt.reshape(n_rows)
     if n_rows == 0:  # an empty shard (a Dask worker holding no rows of an eval set)
         return predt.reshape(0, loss.n_classes if is_multiclass(loss) else (loss.n_labels or 0))
@@ -100,6 +100,8 @@ def mean_loss(loss, y, predt, sample_weight=None):
     all workers make the same all-reduce calls; an empty shard contributes zeros.
     """
     raw = _raw(loss, predt, np.shape(y)[0])
+    if sample_weight is not None and np.size(sample_weight) == 0:
+        sample_weight = None  # XGBoost's "no weights" is an empty array
     sums = np.array(loss.loss_sums(y, raw, sample_weight), dtype=np.float64)
     if collective.get_world_size() > 1:
         sums = collective.allreduce(sums, collective.Op.SUM)

@@ -418,11 +418,6 @@ def test_a_duck_typed_loss_with_every_member_is_accepted():
     assert record["train"]["focal_loss"][-1] == pytest.approx(duck.mean_loss(y, margin, w), rel=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AttributeError,
-    reason="focalboost/xgboost.py _raw() reads loss._raw_ndim, which only BoostingLoss defines; "
-    "remove this mark when it reads loss.raw_ndim",
-)
 def test_a_duck_typed_loss_trains_through_xgboost():
     X, y, w = _binary_data(n=300)
     fxgb.train(XGB_PARAMS, xgb.DMatrix(X, y, weight=w), 3, loss=DuckLogLoss())
