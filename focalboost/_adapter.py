@@ -93,3 +93,30 @@ class _Hook:
         return type(self) is type(other) and self.__dict__ == other.__dict__
 
     __hash__ = object.__hash__
+
+
+#: what ``predict_proba`` returns, at every entry point (estimators, native helpers, Dask, ONNX)
+PROBABILITY_CHOICES = ("posterior", "focal")
+
+
+def probability_from_margin(loss, margin, probability="posterior"):
+    """The one meaning of "probability" in focalboost, from margins.
+
+    ``"posterior"`` (the default everywhere): the class posterior estimate, with the focal loss's
+    known distortion undone (``loss.posterior``; :mod:`focalboost.posterior`); ``"focal"``: the
+    raw sigmoid/softmax of the margins (``loss.predict_proba``), what the model's link function
+    gives. A loss without a posterior (a user's own ``BoostingLoss`` that does not define one)
+    needs ``probability="focal"``.
+    """
+    if probability == "focal":
+        return loss.predict_proba(margin)
+    if probability != "posterior":
+        raise ValueError(f"probability must be one of {list(PROBABILITY_CHOICES)}, got {probability!r}")
+    try:
+        return loss.posterior(margin)
+    except NotImplementedError:
+        raise ValueError(
+            f"{type(loss).__name__} defines no posterior(), so its class posterior is unknown: "
+            "pass probability='focal' for its predict_proba of the margins, or implement "
+            "posterior()"
+        ) from None

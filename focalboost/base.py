@@ -128,7 +128,7 @@ class BoostingLoss(abc.ABC):
     >>> y = (X[:, 0] + rng.normal(size=400) > 1.0).astype(float)
     >>> loss = WeightedLogLoss(w1=3.0)
     >>> booster = fxgb.train({"max_depth": 2, "nthread": 1}, xgb.DMatrix(X, y), 10, loss=loss)
-    >>> fxgb.predict_proba(booster, xgb.DMatrix(X), loss).shape
+    >>> fxgb.predict_proba(booster, xgb.DMatrix(X), loss, probability="focal").shape
     (400, 2)
     >>> bool(np.isclose(loss.mean_loss(y, np.zeros(400)), np.log(2) * np.mean(np.where(y == 1, 3, 1))))
     True
@@ -281,8 +281,9 @@ class BoostingLoss(abc.ABC):
 
         It differs from :meth:`predict_proba` whenever the loss is not a proper scoring rule
         (class weights, focal factors): focalboost's focal losses undo their known distortion
-        (:mod:`focalboost.posterior`). Only the focalboost estimators call it, on their own
-        focal losses.
+        (:mod:`focalboost.posterior`). The estimators and the native ``predict_proba`` helpers
+        call it for their default ``probability="posterior"``; a loss without it needs
+        ``probability="focal"`` there.
 
         Returns
         -------

@@ -45,7 +45,13 @@ from xgboost import dask as dxgb
 
 from . import xgboost as fxgb
 from ._compat import lightgbm as lgb_compat
-from ._adapter import DEFAULT_METRIC_NAME, check_loss, init_score_rows, is_multilabel
+from ._adapter import (
+    DEFAULT_METRIC_NAME,
+    check_loss,
+    init_score_rows,
+    is_multilabel,
+    probability_from_margin,
+)
 from .sklearn._persistence import fold_init_score
 from .sklearn._core import (
     FOCAL_PARAMS,
@@ -284,9 +290,15 @@ def mean_loss(loss, y, raw_prediction, sample_weight=None, *, client=None):
 
 
 # --- native XGBoost prediction -------------------------------------------------------------------
-def predict_margin(client, booster, X, **kwargs):
-    """Margins (Dask array (n,) or (n, K)) of an XGBoost booster on Dask data."""
-    return _as_array(dxgb.inplace_predict(client, booster, X, predict_type="margin", **kwargs))
+def predict_margin(client, booster, X, *, iteration_range=None, **kwargs):
+    """Margins (Dask array (n,) or (n, K)) of an XGBoost booster on Dask data, from the rounds up
+    to the best iteration after early stopping unless ``iteration_range`` is given."""
+    if iteration_range is None:
+        iteration_range = fxgb.best_iteration_range(booster)
+    margin = dxgb.inplace_predict(
+        client, booster, X, predict_type="margin", iteration_range=iteration_range, **kwargs
+    )
+    return _as_array(margin)
 
 
 def _proba_blocks(margin, n_classes, to_proba):
@@ -299,11 +311,15 @@ def _proba_blocks(margin, n_classes, to_proba):
     return margin.map_blocks(to_proba, dtype=np.float64)
 
 
-def predict_proba(client, booster, X, loss, **kwargs):
+def predict_proba(client, booster, X, loss, *, probability="posterior", **kwargs):
     """Probabilities (Dask array (n, 2) or (n, K)) from a booster trained by ``xgboost.dask.train``
-    with the focal objective."""
+    with the focal objective, as the estimators give them (``probability``: see
+    :func:`focalboost.xgboost.predict_proba`)."""
     loss = check_loss(loss)
-    return _proba_blocks(predict_margin(client, booster, X, **kwargs), loss.n_classes, loss.predict_proba)
+    margin = predict_margin(client, booster, X, **kwargs)
+    return _proba_blocks(
+        margin, loss.n_classes, lambda m: probability_from_margin(loss, m, probability)
+    )
 
 
 # --- the estimators' shared parts ----------------------------------------------------------------

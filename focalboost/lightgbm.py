@@ -30,6 +30,7 @@ from ._adapter import (
     is_multiclass,
     is_multilabel,
     library_gradient_hessian,
+    probability_from_margin,
 )
 
 
@@ -96,10 +97,16 @@ def init_score(loss, y, sample_weight=None, init=None):
 
 
 def predict_margin(booster, X, init, **kwargs):
-    """Raw scores plus the constant ``init`` LightGBM does not add back itself."""
+    """Raw scores plus the constant ``init`` LightGBM does not add back itself (0 for a booster
+    whose init score is folded into its trees, as the focal estimators' are). LightGBM uses the
+    best iteration after early stopping unless ``num_iteration`` says otherwise."""
     return booster.predict(X, raw_score=True, **kwargs) + np.asarray(init, dtype=np.float64)
 
 
-def predict_proba(booster, X, loss, init, **kwargs):
-    """Probabilities from a booster trained with a focal objective: (n, 2) binary, (n, K) multiclass."""
-    return check_loss(loss).predict_proba(predict_margin(booster, X, init, **kwargs))
+def predict_proba(booster, X, loss, init, *, probability="posterior", **kwargs):
+    """Probabilities from a booster trained with a focal objective, as the estimators give them:
+    (n, 2) binary, (n, K) multiclass. ``probability="posterior"`` (default) is the class
+    posterior, ``"focal"`` the raw sigmoid/softmax of the margins (see
+    :func:`focalboost._adapter.probability_from_margin`)."""
+    margin = predict_margin(booster, X, init, **kwargs)
+    return probability_from_margin(check_loss(loss), margin, probability)

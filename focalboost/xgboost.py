@@ -41,6 +41,7 @@ from ._adapter import (
     check_loss,
     is_multiclass,
     library_gradient_hessian,
+    probability_from_margin,
 )
 
 
@@ -177,14 +178,30 @@ def training_params(loss, y, sample_weight=None):
     return params
 
 
-def predict_margin(booster, dmatrix, **kwargs):
-    """Margins including ``base_score`` (and any ``base_margin`` set on ``dmatrix``)."""
-    return booster.predict(dmatrix, output_margin=True, **kwargs)
+def best_iteration_range(booster):
+    """``iteration_range`` of the rounds up to the best one after early stopping (the
+    ``best_iteration`` attribute ``xgb.train`` sets), else ``(0, 0)``: every round."""
+    best = booster.attr("best_iteration")
+    return (0, int(best) + 1) if best is not None else (0, 0)
 
 
-def predict_proba(booster, dmatrix, loss, **kwargs):
-    """Probabilities from a booster trained with a focal objective.
+def predict_margin(booster, dmatrix, *, iteration_range=None, **kwargs):
+    """Margins including ``base_score`` (and any ``base_margin`` set on ``dmatrix``), from the
+    rounds up to the best iteration after early stopping unless ``iteration_range`` is given
+    (``xgb.Booster.predict`` itself uses every round; ``XGBClassifier`` the best ones)."""
+    if iteration_range is None:
+        iteration_range = best_iteration_range(booster)
+    return booster.predict(dmatrix, output_margin=True, iteration_range=iteration_range, **kwargs)
+
+
+def predict_proba(booster, dmatrix, loss, *, probability="posterior", **kwargs):
+    """Probabilities from a booster trained with a focal objective, as the estimators give them.
 
     (n, 2) binary, (n, K) multiclass, (n, L) positive-class probabilities for multi-label.
+    ``probability="posterior"`` (default) is the class posterior (the focal distortion undone),
+    ``"focal"`` the raw sigmoid/softmax of the margins; see
+    :func:`focalboost._adapter.probability_from_margin`. The best iteration is used after early
+    stopping unless ``iteration_range`` says otherwise (:func:`predict_margin`).
     """
-    return check_loss(loss).predict_proba(predict_margin(booster, dmatrix, **kwargs))
+    margin = predict_margin(booster, dmatrix, **kwargs)
+    return probability_from_margin(check_loss(loss), margin, probability)

@@ -151,8 +151,10 @@ def test_xgboost_dask_train_matches_local_and_reports_the_global_weighted_metric
 
     # the map-reduce helpers agree with the single-machine numbers
     assert fdask.mean_loss(loss, yd, da.from_array(margin, chunks=700), wd) == pytest.approx(true_mean, rel=1e-12)
-    proba = fdask.predict_proba(client, booster, Xd, loss).compute()
-    np.testing.assert_allclose(proba, loss.predict_proba(margin), atol=1e-12)
+    proba = fdask.predict_proba(client, booster, Xd, loss).compute()  # the posterior by default
+    np.testing.assert_allclose(proba, loss.posterior(margin), atol=1e-12)
+    focal = fdask.predict_proba(client, booster, Xd, loss, probability="focal").compute()
+    np.testing.assert_allclose(focal, loss.predict_proba(margin), atol=1e-12)
 
 
 def test_init_score_helpers_take_one_pass_over_distributed_labels(client):

@@ -242,7 +242,7 @@ def test_xgboost_hooks_train_a_user_loss_and_report_its_mean_loss(loss, data):
     # the first round started at the init score
     start = np.broadcast_to(np.asarray(loss.init_score(y, w)), margin.shape)
     assert loss.mean_loss(y, start, w) > curve[0]
-    proba = fxgb.predict_proba(booster, d, loss)
+    proba = fxgb.predict_proba(booster, d, loss, probability="focal")  # no posterior: its link
     assert proba.shape == (len(y), loss.n_classes)
     # the plain xgb.train form trains the same model and reports the same metric
     params = {**XGB_PARAMS, **fxgb.training_params(loss, y, w)}
@@ -298,7 +298,9 @@ def test_lightgbm_hooks_train_a_user_loss_and_report_its_mean_loss(loss, data):
     curve = record["train"]["focal_loss"]
     assert curve[-1] < 0.7 * curve[0]
     assert curve[-1] == pytest.approx(loss.mean_loss(y, margin, w), rel=1e-12)
-    assert flgb.predict_proba(booster, X, loss, init).shape == (len(y), loss.n_classes)
+    assert flgb.predict_proba(booster, X, loss, init, probability="focal").shape == (len(y), loss.n_classes)
+    with pytest.raises(ValueError, match="defines no posterior"):
+        flgb.predict_proba(booster, X, loss, init)
 
 
 # --- a missing member is named; the old AttributeError is gone ------------------------------------

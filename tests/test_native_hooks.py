@@ -55,7 +55,7 @@ def test_xgboost_binary_learns():
     # first recorded value is the loss of the init score after one round; the init score itself:
     constant = loss.mean_loss(y_tr, np.full(len(y_tr), loss.init_score(y_tr)))
     assert train_curve[0] < constant
-    proba = fxgb.predict_proba(booster, xgb.DMatrix(X_te), loss)
+    proba = fxgb.predict_proba(booster, xgb.DMatrix(X_te), loss, probability="focal")  # sigmoid
     assert proba.shape == (len(y_te), 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     held_out = loss.mean_loss(y_te, np.log(proba[:, 1]) - np.log(proba[:, 0]))
@@ -79,7 +79,7 @@ def test_xgboost_multiclass_learns():
     booster = _train_xgb(loss, X_tr, y_tr, evals_result=history)
     curve = history["train"]["focal_loss"]
     assert curve[-1] < 0.5 * curve[0]
-    proba = fxgb.predict_proba(booster, xgb.DMatrix(X_te), loss)
+    proba = fxgb.predict_proba(booster, xgb.DMatrix(X_te), loss, probability="focal")  # softmax
     assert proba.shape == (len(y_te), 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     init = loss.init_score(y_tr)

@@ -83,7 +83,13 @@ from sklearn.utils.validation import (
 )
 
 from .. import _openmp_team
-from .._adapter import DEFAULT_METRIC_NAME, init_score_rows, library_gradient_hessian
+from .._adapter import (
+    DEFAULT_METRIC_NAME,
+    PROBABILITY_CHOICES,
+    init_score_rows,
+    library_gradient_hessian,
+    probability_from_margin,
+)
 from .._validation import HESSIAN_CHOICES, check_binary_alpha, check_class_alpha
 from ..class_weights import ALPHA_METHODS, binary_alpha, class_alpha
 from ..losses import BinaryFocalLoss, MulticlassFocalLoss, MultiLabelFocalLoss
@@ -97,7 +103,6 @@ FOCAL_DEFAULTS = {
     "probability": "posterior",
 }
 FOCAL_PARAMS = tuple(FOCAL_DEFAULTS)
-PROBABILITY_CHOICES = ("posterior", "focal")
 #: LightGBM's names (and aliases) of its objective parameter, rejected by the LightGBM estimators
 LGBM_OBJECTIVE_NAMES = ("objective", "objective_type", "app", "application", "loss")
 
@@ -753,9 +758,7 @@ class XGBProbabilityMetric:
 # --- predict_proba and predict from margins ------------------------------------------------------
 def proba_from_margin(estimator, margin):
     """``predict_proba`` from margins: the posterior correction or the raw sigmoid/softmax."""
-    if estimator.probability == "posterior":
-        return estimator.loss_.posterior(margin)
-    return estimator.loss_.predict_proba(margin)
+    return probability_from_margin(estimator.loss_, margin, estimator.probability)
 
 
 def labels_from_margin(estimator, margin):
