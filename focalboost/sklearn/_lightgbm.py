@@ -381,23 +381,10 @@ class FocalLGBMClassifier(LGBMClassifier):
         """Class probabilities (n, n_classes) in ``classes_`` order (see ``probability``).
         ``raw_score=True`` returns the margins; ``pred_leaf`` and
         ``pred_contrib`` are LightGBM's."""
-        iterations = dict(start_iteration=start_iteration, num_iteration=num_iteration)
-        if pred_leaf or pred_contrib:
-            check_is_fitted(self)
-            check_n_features(self, X)
-            return LGBMModel.predict(
-                self,
-                X,
-                pred_leaf=pred_leaf,
-                pred_contrib=pred_contrib,
-                validate_features=validate_features,
-                **iterations,
-                **kwargs,
-            )
-        margin = self.decision_function(
-            X, validate_features=validate_features, **iterations, **kwargs
+        return self._output(
+            X, proba_from_margin, raw_score, start_iteration, num_iteration, pred_leaf,
+            pred_contrib, validate_features, kwargs,
         )
-        return margin if raw_score else proba_from_margin(self, margin)
 
     def predict(
         self,
@@ -412,11 +399,21 @@ class FocalLGBMClassifier(LGBMClassifier):
     ):
         """Class labels: ``classes_[argmax(predict_proba(X))]``; ``raw_score``,
         ``pred_leaf`` and ``pred_contrib`` as in :meth:`predict_proba`."""
+        return self._output(
+            X, labels_from_margin, raw_score, start_iteration, num_iteration, pred_leaf,
+            pred_contrib, validate_features, kwargs,
+        )
+
+    def _output(self, X, from_margin, raw_score, start_iteration, num_iteration, pred_leaf,
+                pred_contrib, validate_features, kwargs):
+        """``from_margin(self, margins)``, or LightGBM's raw scores, leaves or contributions."""
         iterations = dict(start_iteration=start_iteration, num_iteration=num_iteration)
-        if raw_score or pred_leaf or pred_contrib:
-            return self.predict_proba(
+        if pred_leaf or pred_contrib:
+            check_is_fitted(self)
+            check_n_features(self, X)
+            return LGBMModel.predict(
+                self,
                 X,
-                raw_score=raw_score,
                 pred_leaf=pred_leaf,
                 pred_contrib=pred_contrib,
                 validate_features=validate_features,
@@ -424,4 +421,4 @@ class FocalLGBMClassifier(LGBMClassifier):
                 **kwargs,
             )
         margin = self.decision_function(X, validate_features=validate_features, **iterations, **kwargs)
-        return labels_from_margin(self, margin)
+        return margin if raw_score else from_margin(self, margin)
