@@ -21,17 +21,11 @@ import xgboost as xgb
 from focalboost import FocalLGBMClassifier, FocalXGBClassifier
 
 
-def _data(kind, n=800, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 5))
-    if kind == "binary":
-        y = np.where(X[:, 0] + 0.5 * rng.normal(size=n) > 1.2, "yes", "no")
-    elif kind == "multiclass":
-        score = X[:, :3] + 0.7 * rng.normal(size=(n, 3)) + np.array([1.0, 0.0, -0.8])
-        y = np.array([10, 20, 30])[np.argmax(score, axis=1)]
-    else:  # multilabel
-        y = (X[:, :3] + rng.normal(scale=0.7, size=(n, 3)) > np.array([0.8, 1.2, 1.6])).astype(int)
-    return X, y
+LABELS = {"binary": ["no", "yes"], "multiclass": [10, 20, 30], "multilabel": None}
+
+
+def _data(make_data, kind, **kwargs):
+    return make_data(kind, labels=LABELS[kind], **kwargs)
 
 
 def _margins(model, X):
@@ -71,14 +65,14 @@ CASES = [
 ]
 
 
-def _fit(cls, kind, params):
-    X, y = _data(kind)
+def _fit(make_data, cls, kind, params):
+    X, y = _data(make_data, kind)
     return cls(n_estimators=25, gamma=2.0, **params).fit(X, y), X
 
 
 @pytest.mark.parametrize("cls, kind, name, params", CASES)
-def test_a_fresh_process_with_focalboost_predicts_identically(cls, kind, name, params, tmp_path):
-    model, X = _fit(cls, kind, params)
+def test_a_fresh_process_with_focalboost_predicts_identically(make_data, cls, kind, name, params, tmp_path):
+    model, X = _fit(make_data, cls, kind, params)
     model.save_model(tmp_path / name)
     out = _run(
         f"""
@@ -117,8 +111,8 @@ def _binary_posterior_from_metadata(margin, meta):
 
 
 @pytest.mark.parametrize("cls, kind, name, params", CASES)
-def test_plain_libraries_read_the_focal_margins_and_their_meaning(cls, kind, name, params, tmp_path):
-    model, X = _fit(cls, kind, params)
+def test_plain_libraries_read_the_focal_margins_and_their_meaning(make_data, cls, kind, name, params, tmp_path):
+    model, X = _fit(make_data, cls, kind, params)
     path = tmp_path / name
     model.save_model(path)
     if cls is FocalXGBClassifier:
@@ -148,15 +142,15 @@ def test_plain_libraries_read_the_focal_margins_and_their_meaning(cls, kind, nam
         np.testing.assert_allclose(proba, model.predict_proba(X)[:, 1], rtol=1e-12, atol=1e-15)
 
 
-def test_plain_xgbclassifier_refuses_a_focal_file(tmp_path):
-    model, X = _fit(FocalXGBClassifier, "binary", dict(alpha=0.3))
+def test_plain_xgbclassifier_refuses_a_focal_file(make_data, tmp_path):
+    model, X = _fit(make_data, FocalXGBClassifier, "binary", dict(alpha=0.3))
     model.save_model(tmp_path / "model.json")
     with pytest.raises(TypeError, match="focalboost.FocalXGBClassifier"):
         xgb.XGBClassifier().load_model(tmp_path / "model.json")
 
 
-def test_loading_a_plain_model_into_a_focal_estimator_is_refused(tmp_path):
-    X, y = _data("binary")
+def test_loading_a_plain_model_into_a_focal_estimator_is_refused(make_data, tmp_path):
+    X, y = _data(make_data, "binary")
     xgb.XGBClassifier(n_estimators=3).fit(X, y == "yes").save_model(tmp_path / "plain.json")
     with pytest.raises(ValueError, match="holds no focalboost metadata"):
         FocalXGBClassifier().load_model(tmp_path / "plain.json")
@@ -166,8 +160,8 @@ def test_loading_a_plain_model_into_a_focal_estimator_is_refused(tmp_path):
         FocalLGBMClassifier().load_model(tmp_path / "plain.txt")
 
 
-def test_a_loaded_model_keeps_its_parameters_and_refits_like_the_original(tmp_path):
-    X, y = _data("multiclass")
+def test_a_loaded_model_keeps_its_parameters_and_refits_like_the_original(make_data, tmp_path):
+    X, y = _data(make_data, "multiclass")
     for cls, name in ((FocalXGBClassifier, "m.json"), (FocalLGBMClassifier, "m.txt")):
         model = cls(n_estimators=10, gamma=1.5, alpha="balanced", probability="focal").fit(X, y)
         model.save_model(tmp_path / name)
@@ -182,9 +176,9 @@ def test_a_loaded_model_keeps_its_parameters_and_refits_like_the_original(tmp_pa
 
 
 @pytest.mark.parametrize("cls, name", [(FocalXGBClassifier, "m.ubj"), (FocalLGBMClassifier, "m.txt")])
-def test_early_stopping_best_iteration_survives_the_file(cls, name, tmp_path):
-    X, y = _data("binary", n=1500)
-    Xv, yv = _data("binary", n=600, seed=1)
+def test_early_stopping_best_iteration_survives_the_file(make_data, cls, name, tmp_path):
+    X, y = _data(make_data, "binary", n=1500)
+    Xv, yv = _data(make_data, "binary", n=600, seed=1)
     if cls is FocalXGBClassifier:
         model = cls(n_estimators=300, learning_rate=0.5, early_stopping_rounds=5)
         model.fit(X, y, eval_set=[(Xv, yv)], verbose=False)
@@ -201,8 +195,8 @@ def test_early_stopping_best_iteration_survives_the_file(cls, name, tmp_path):
 
 
 @pytest.mark.parametrize("cls, kind, name, params", CASES)
-def test_pickle_round_trip_in_a_fresh_process(cls, kind, name, params, tmp_path):
-    model, X = _fit(cls, kind, params)
+def test_pickle_round_trip_in_a_fresh_process(make_data, cls, kind, name, params, tmp_path):
+    model, X = _fit(make_data, cls, kind, params)
     (tmp_path / "model.pkl").write_bytes(pickle.dumps(model))
     out = _run(
         f"""
@@ -218,16 +212,16 @@ def test_pickle_round_trip_in_a_fresh_process(cls, kind, name, params, tmp_path)
 
 # --- explanations add up -----------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["binary", "multiclass"])
-def test_xgboost_contributions_sum_to_the_margins(kind):
-    model, X = _fit(FocalXGBClassifier, kind, dict(alpha="balanced"))
+def test_xgboost_contributions_sum_to_the_margins(make_data, kind):
+    model, X = _fit(make_data, FocalXGBClassifier, kind, dict(alpha="balanced"))
     contrib = model.get_booster().predict(xgb.DMatrix(X), pred_contribs=True)
     total = contrib.sum(axis=-1)  # the last column is the bias: base_score, the init score
     np.testing.assert_allclose(total, _margins(model, X), rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["binary", "multiclass"])
-def test_lightgbm_contributions_sum_to_the_margins(kind):
-    model, X = _fit(FocalLGBMClassifier, kind, dict(alpha="balanced"))
+def test_lightgbm_contributions_sum_to_the_margins(make_data, kind):
+    model, X = _fit(make_data, FocalLGBMClassifier, kind, dict(alpha="balanced"))
     contrib = model.predict(X, pred_contrib=True)
     K = 1 if kind == "binary" else 3
     total = contrib.reshape(len(X), K, -1).sum(axis=2).reshape(_margins(model, X).shape)
@@ -236,9 +230,9 @@ def test_lightgbm_contributions_sum_to_the_margins(kind):
 
 @pytest.mark.parametrize("cls", [FocalXGBClassifier, FocalLGBMClassifier])
 @pytest.mark.parametrize("kind", ["binary", "multiclass"])
-def test_shap_tree_explainer_adds_up_to_the_margins(cls, kind):
+def test_shap_tree_explainer_adds_up_to_the_margins(make_data, cls, kind):
     shap = pytest.importorskip("shap")  # a dev dependency: installed in CI
-    model, X = _fit(cls, kind, dict(alpha="balanced"))
+    model, X = _fit(make_data, cls, kind, dict(alpha="balanced"))
     booster = model.get_booster() if cls is FocalXGBClassifier else model.booster_
     explainer = shap.TreeExplainer(booster)
     explanation = explainer(X[:200])

@@ -12,22 +12,10 @@ from focalboost import lightgbm as flgb
 from focalboost import xgboost as fxgb
 
 
-def _data(kind, n=1200, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 5))
-    if kind == "binary":
-        y = (X[:, 0] + 0.5 * rng.normal(size=n) > 1.2).astype(int)
-    elif kind == "multiclass":
-        y = np.argmax(X[:, :3] + 0.7 * rng.normal(size=(n, 3)) + np.array([1.0, 0.0, -0.8]), axis=1)
-    else:
-        y = (X[:, :3] + rng.normal(scale=0.7, size=(n, 3)) > np.array([0.8, 1.2, 1.6])).astype(int)
-    return X, y
-
-
 @pytest.mark.parametrize("probability", ["posterior", "focal"])
 @pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel"])
-def test_xgboost_native_helper_gives_the_estimators_probabilities(kind, probability):
-    X, y = _data(kind)
+def test_xgboost_native_helper_gives_the_estimators_probabilities(make_data, kind, probability):
+    X, y = make_data(kind, n=1200)
     alpha = {"binary": 0.3, "multiclass": "balanced", "multilabel": 0.3}[kind]
     model = FocalXGBClassifier(n_estimators=20, alpha=alpha, probability=probability).fit(X, y)
     native = fxgb.predict_proba(model.get_booster(), xgb.DMatrix(X), model.loss_, probability=probability)
@@ -36,8 +24,8 @@ def test_xgboost_native_helper_gives_the_estimators_probabilities(kind, probabil
 
 @pytest.mark.parametrize("probability", ["posterior", "focal"])
 @pytest.mark.parametrize("kind", ["binary", "multiclass"])
-def test_lightgbm_native_helper_gives_the_estimators_probabilities(kind, probability):
-    X, y = _data(kind)
+def test_lightgbm_native_helper_gives_the_estimators_probabilities(make_data, kind, probability):
+    X, y = make_data(kind, n=1200)
     model = FocalLGBMClassifier(n_estimators=20, alpha="balanced", probability=probability, verbose=-1)
     model.fit(X, y)
     # the estimator's booster holds its init score in its trees: init 0 for the native helper
@@ -45,8 +33,8 @@ def test_lightgbm_native_helper_gives_the_estimators_probabilities(kind, probabi
     np.testing.assert_array_equal(native, model.predict_proba(X))
 
 
-def test_the_default_is_the_posterior_everywhere():
-    X, y = _data("binary")
+def test_the_default_is_the_posterior_everywhere(make_data):
+    X, y = make_data("binary", n=1200)
     model = FocalXGBClassifier(n_estimators=20, alpha=0.3).fit(X, y)
     native = fxgb.predict_proba(model.get_booster(), xgb.DMatrix(X), model.loss_)
     np.testing.assert_array_equal(native, model.loss_.posterior(model.predict(X, output_margin=True)))
@@ -55,9 +43,9 @@ def test_the_default_is_the_posterior_everywhere():
         fxgb.predict_proba(model.get_booster(), xgb.DMatrix(X), model.loss_, probability="raw")
 
 
-def test_native_xgboost_helpers_use_the_best_iteration():
-    X, y = _data("binary", n=2000)
-    Xv, yv = _data("binary", n=800, seed=1)
+def test_native_xgboost_helpers_use_the_best_iteration(make_data):
+    X, y = make_data("binary", n=2000)
+    Xv, yv = make_data("binary", n=800, seed=1)
     from focalboost import BinaryFocalLoss
 
     loss = BinaryFocalLoss(gamma=2.0)
@@ -79,11 +67,11 @@ def test_native_xgboost_helpers_use_the_best_iteration():
     )
 
 
-def test_native_lightgbm_helpers_use_the_best_iteration():
+def test_native_lightgbm_helpers_use_the_best_iteration(make_data):
     from focalboost import BinaryFocalLoss
 
-    X, y = _data("binary", n=2000)
-    Xv, yv = _data("binary", n=800, seed=1)
+    X, y = make_data("binary", n=2000)
+    Xv, yv = make_data("binary", n=800, seed=1)
     loss = BinaryFocalLoss(gamma=2.0)
     init = loss.init_score(y)
     dtrain = lgb.Dataset(X, y, init_score=flgb.init_score(loss, y, init=init))
