@@ -119,8 +119,31 @@ def _needed_libraries(path):
         return names
 
 
+class _Team:
+    """``GOMP_parallel(fn, data, num_threads, flags)`` of XGBoost's OpenMP runtime, never asking for
+    more threads than that runtime gives a parallel region of the calling thread by default
+    (``omp_get_max_threads()``: ``OMP_NUM_THREADS``, else the cores).
+
+    Why the cap: the kernels ask for numba's thread count (all cores). Under ``OMP_NUM_THREADS=1``
+    XGBoost never starts a worker thread of its runtime, but the team did, and GNU OpenMP's
+    workers do not survive ``fork``: a child process of a parent that had trained then hung in its
+    first focal round, where XGBoost alone trains fine (benchmarks/RESULTS.md, 2026-12-02).
+    """
+
+    def __init__(self, parallel, max_threads):
+        self._parallel = parallel
+        self._max_threads = max_threads
+
+    def __call__(self, fn, data, num_threads, flags):
+        self._parallel(fn, data, max(1, min(int(num_threads), self._max_threads())), flags)
+
+    def __repr__(self):
+        return f"<XGBoost's OpenMP team: {self._parallel!r}>"
+
+
 def _gomp_parallel_of(library_path):
-    """``GOMP_parallel`` of the GNU OpenMP runtime ``library_path`` links, if already loaded."""
+    """``GOMP_parallel`` of the GNU OpenMP runtime ``library_path`` links, if already loaded
+    (a :class:`_Team`)."""
     for name in _needed_libraries(library_path):
         if not name.startswith("libgomp"):
             continue
@@ -128,7 +151,9 @@ def _gomp_parallel_of(library_path):
         parallel = lib.GOMP_parallel
         parallel.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
         parallel.restype = None
-        return parallel
+        max_threads = lib.omp_get_max_threads
+        max_threads.argtypes, max_threads.restype = [], ctypes.c_int
+        return _Team(parallel, max_threads)
     return None
 
 

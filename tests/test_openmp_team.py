@@ -1,8 +1,11 @@
 """The binary kernel on XGBoost's own OpenMP team (focalboost._openmp_team): found where it should
 be, bit for bit the thread pool's results, errors intact, and used by the XGBoost hooks."""
 
+import ctypes
 import os
+import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -16,10 +19,35 @@ from focalboost import xgboost as fxgb
 N = 150_000  # enough rows for two threads (MIN_MARGINS_PER_THREAD = 50,000 per thread)
 
 
+def _runtime():
+    """XGBoost's GNU OpenMP runtime: the library the team's GOMP_parallel belongs to."""
+    name = next(n for n in _openmp_team._needed_libraries(library_path()) if n.startswith("libgomp"))
+    return ctypes.CDLL(name, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def team_on_two_threads():
+    """This module tests the team, so it is switched on (FOCALBOOST_OPENMP_TEAM=1) unless the fast
+    paths are off; and the parallel regions of the main thread get two threads (conftest sets
+    OMP_NUM_THREADS=1, which caps the team at one thread)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FOCALBOOST_OPENMP_TEAM", "1")
+        if not _openmp_team.enabled() or _openmp_team.xgboost_team() is None:
+            yield
+            return
+        lib = _runtime()
+        before = lib.omp_get_max_threads()
+        lib.omp_set_num_threads(2)
+        try:
+            yield
+        finally:
+            lib.omp_set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
-def parallel():
+def parallel(team_on_two_threads):
     if not _openmp_team.enabled():
-        pytest.skip("the OpenMP team is switched off (FOCALBOOST_FAST_PATHS / FOCALBOOST_OPENMP_TEAM)")
+        pytest.skip("the OpenMP team is switched off (FOCALBOOST_FAST_PATHS=0)")
     found = _openmp_team.xgboost_team()
     if sys.platform.startswith("linux"):
         # the pip wheels of XGBoost link GNU OpenMP on Linux: the path must be live here
@@ -206,3 +234,176 @@ def test_needed_libraries_agree_with_the_section_headers():
     for path in paths:
         expected = _needed_from_section_headers(path)
         assert expected and _openmp_team._needed_libraries(path) == expected
+
+
+# --- the team under fork, threads and other OpenMP runtimes --------------------------------------
+def test_the_team_never_asks_for_more_threads_than_xgboosts_runtime_gives(parallel, monkeypatch):
+    """The kernels ask for numba's thread count; the team caps it at the runtime's
+    omp_get_max_threads() (OMP_NUM_THREADS), so it starts no OpenMP thread XGBoost would not."""
+    if _kernels.n_threads(N) < 2:
+        pytest.skip("one numba thread: the kernels never ask for a team")
+    asked = []
+    real = parallel._parallel
+    monkeypatch.setattr(parallel, "_parallel", lambda fn, data, n, flags: asked.append(n) or real(fn, data, n, flags))
+    y, x, w = _data()
+    pool = _kernels.binary_gradient_hessian(y, x, 2, 0.25, False, w, _buffers())
+    lib = _runtime()
+    try:
+        for icv in (1, 2):
+            lib.omp_set_num_threads(icv)
+            with _openmp_team.team(parallel):
+                team = _kernels.binary_gradient_hessian(y, x, 2, 0.25, False, w, _buffers())
+            for a, b in zip(team, pool):
+                np.testing.assert_array_equal(a, b)
+    finally:
+        lib.omp_set_num_threads(2)
+    assert asked == [1, 2]
+
+
+_FORK = r"""
+import hashlib, multiprocessing, sys
+import numpy as np
+from focalboost import FocalXGBClassifier, _kernels
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(150_000, 4)).astype(np.float32)
+y = (X[:, 0] + rng.normal(size=len(X)) > 1.0).astype(int)
+calls = []
+run = _kernels.run_binary_on_team
+_kernels.run_binary_on_team = lambda *a: calls.append(1) or run(*a)
+
+def fit():
+    model = FocalXGBClassifier(n_estimators=3, max_depth=3, n_jobs=2).fit(X, y)
+    return hashlib.sha256(model.get_booster().save_raw()).hexdigest()
+
+def child(queue):
+    queue.put((fit(), len(calls)))
+
+parent = fit()
+assert len(calls) == 3, calls  # the parent's rounds ran on the team
+context = multiprocessing.get_context("fork")
+queue = context.Queue()
+process = context.Process(target=child, args=(queue,))
+process.start()
+process.join(300)  # a hang guard: the child takes a second
+if process.is_alive():
+    process.kill()
+    sys.exit("the forked child hung")
+model, child_calls = queue.get()
+assert process.exitcode == 0 and model == parent and child_calls == 6, (process.exitcode, child_calls)
+print("ok")
+"""
+
+
+def test_a_forked_child_trains_after_the_parent_trained_on_the_team(parallel):
+    """Under OMP_NUM_THREADS=1 XGBoost starts no OpenMP thread and survives fork (GNU OpenMP's
+    threads do not); the team once started one anyway (numba's thread count), and the child's
+    first focal round hung. (Without OMP_NUM_THREADS=1 XGBoost itself hangs in such a child.)"""
+    env = dict(os.environ, OMP_NUM_THREADS="1", FOCALBOOST_OPENMP_TEAM="1")
+    done = subprocess.run([sys.executable, "-c", _FORK], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_threads_fitting_at_once_grow_the_models_of_sequential_fits(parallel, monkeypatch):
+    calls = []
+    monkeypatch.setattr(_kernels, "run_binary_on_team", lambda *a: calls.append(1) or _RUN_BINARY(*a))
+    rng = np.random.default_rng(5)
+    data = []
+    for _ in range(3):
+        X = rng.normal(size=(N, 4)).astype(np.float32)
+        data.append((X, (X[:, 1] + rng.normal(size=N) > 1.0).astype(int)))
+
+    def fit(X, y):
+        model = FocalXGBClassifier(n_estimators=4, max_depth=3, n_jobs=2).fit(X, y)
+        return model.get_booster().save_raw()
+
+    sequential = [fit(X, y) for X, y in data]
+    assert len(calls) == 12
+    lib = _runtime()
+    results, errors = [None] * len(data), []
+
+    def work(i):
+        lib.omp_set_num_threads(2)  # per thread: new threads start from OMP_NUM_THREADS=1
+        try:
+            results[i] = fit(*data[i])
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(data))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)  # a hang guard
+    assert not errors and not any(t.is_alive() for t in threads), errors
+    assert len(calls) == 24  # the concurrent rounds ran on the team too
+    assert results == sequential
+
+
+_FOREIGN = r"""
+import ctypes, hashlib, os, sys
+if sys.argv[1] == "llvm":  # LLVM's OpenMP runtime first, in the global namespace: it exports
+    llvm = ctypes.CDLL("libomp.so.5", mode=os.RTLD_GLOBAL)  # GOMP_* too (and may take XGBoost's calls)
+    llvm.omp_set_num_threads(2)
+import numba
+import numpy as np
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(150_000, 4)).astype(np.float32)
+y = (X[:, 0] + rng.normal(size=len(X)) > 1.0).astype(int)
+
+@numba.njit(parallel=True)
+def total(x):
+    s = 0.0
+    for i in numba.prange(x.shape[0]):
+        s += x[i]
+    return s
+
+def others():
+    # other OpenMP runtimes at work in this process: LightGBM's and numba's (the system
+    # libgomp.so.1), scikit-learn's (a vendored libgomp, sharing the soname of XGBoost's)
+    import lightgbm
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    lightgbm.train({"objective": "binary", "num_threads": 2, "verbose": -1},
+                   lightgbm.Dataset(X[:20_000], y[:20_000]), 3)
+    HistGradientBoostingClassifier(max_iter=3).fit(X[:20_000], y[:20_000])
+    total(X[:, 0].copy())
+
+others()
+from focalboost import FocalXGBClassifier, _kernels, _openmp_team
+calls = []
+run = _kernels.run_binary_on_team
+_kernels.run_binary_on_team = lambda *a: calls.append(1) or run(*a)
+
+def fit():
+    model = FocalXGBClassifier(n_estimators=3, max_depth=3, n_jobs=2).fit(X, y)
+    return hashlib.sha256(model.get_booster().save_raw()).hexdigest()
+
+team = fit()
+others()
+again = fit()
+os.environ["FOCALBOOST_OPENMP_TEAM"] = "0"
+pool = fit()
+runtimes = {line.split()[-1] for line in open("/proc/self/maps") if "libgomp" in line}
+print(numba.threading_layer(), len(runtimes), len(calls), team == again == pool)
+"""
+
+
+def _llvm_openmp():
+    try:
+        ctypes.CDLL("libomp.so.5")  # Debian's libomp5 package, if installed
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="Linux")
+@pytest.mark.parametrize("first", ["gnu", "llvm"])
+def test_the_team_works_next_to_other_openmp_runtimes(parallel, first):
+    if first == "llvm" and not _llvm_openmp():
+        pytest.skip("LLVM's OpenMP runtime (libomp.so.5) is not installed")
+    env = dict(os.environ, OMP_NUM_THREADS="2", FOCALBOOST_OPENMP_TEAM="1")
+    done = subprocess.run([sys.executable, "-c", _FOREIGN, first], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    layer, runtimes, calls, same = done.stdout.split()
+    assert int(runtimes) >= 2  # two GNU OpenMP runtimes loaded at once
+    assert int(calls) == 6 and same == "True"
