@@ -438,14 +438,76 @@ def test_bad_input_message_and_exit_code(args, message, user_csv, tmp_path, caps
         (["--alpha", "sometimes"], "alpha values must be 'none', 'balanced'"),
         (["--dataset", "iris"], "argument --dataset: invalid choice: 'iris'"),
         (["--test-size", "2"], "expected a number in (0, 1), got '2'"),
+        (["--seed", "-1"], "argument --seed: expected an integer from 0 to 4294967295, got '-1'"),
+        (["--seed", str(2**32)], "argument --seed: expected an integer from 0 to 4294967295"),
+        (["--gamma", "1,1e200"], "gamma values must be at most 100"),
     ],
 )
 def test_bad_option_is_a_usage_error(args, message, capsys):
+    """One line: the message and where the options are listed (no usage block, no traceback)."""
     with pytest.raises(SystemExit) as info:
         cli.main(["compare", *args])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert message in err and "usage: focalboost compare" in err
+    assert err.count("\n") == 1 and err.startswith("focalboost compare: error: argument --")
+    assert message in err and err.endswith("(see 'focalboost compare --help')\n")
+
+
+def test_n_jobs_beyond_the_cpus_is_refused_before_anything_runs(tmp_path, capsys):
+    """--n-jobs 100000 crashed LightGBM with a segmentation fault (exit 139)."""
+    code, out, err = _run(
+        capsys, "--quick", "--n-jobs", "100000", "--output-dir", str(tmp_path / "o")
+    )
+    assert code == 2 and out == ""
+    assert err.startswith("focalboost compare: error: --n-jobs must be at most the ")
+    assert err.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def test_output_dir_that_cannot_be_written_is_refused_before_the_run(user_csv, tmp_path, capsys):
+    (tmp_path / "busy" / "results.csv").mkdir(parents=True)  # a directory in the way
+    (tmp_path / "file").write_text("")
+    for outdir, message in [
+        (tmp_path / "busy", "cannot write results.csv in --output-dir"),
+        (tmp_path / "file" / "sub", "is a file, not a directory"),
+    ]:
+        code, out, err = _run(
+            capsys, "--data", str(user_csv), "--target", "label", "--output-dir", str(outdir)
+        )
+        assert code == 2 and out == "", err  # refused before the data summary
+        assert message in err and err.count("\n") == 1
+
+
+def _raise(exc):
+    def compare(args, stdout=None):
+        raise exc
+
+    return compare
+
+
+def test_a_boosting_library_error_is_one_line(monkeypatch, capsys):
+    """The libraries' own errors (XGBoost's carries its C++ stack) are about the data they were
+    given: one line with the library's first message line, exit 2."""
+    import xgboost
+
+    message = (
+        "[19:22:33] /workspace/src/data/data.cc:1104: Check failed: valid: Input data contains "
+        "`inf` or a value too large\nStack trace:\n  [bt] (0) libxgboost.so(+0x1)\n"
+    )
+    monkeypatch.setattr(cli, "compare", _raise(xgboost.core.XGBoostError(message)))
+    code, out, err = _run(capsys, "--quick")
+    assert code == 2
+    assert err == (
+        "focalboost compare: error: XGBoost refused the data: Check failed: valid: Input data "
+        "contains `inf` or a value too large\n"
+    )
+
+
+def test_an_unexpected_error_is_a_bug_report_with_exit_code_1(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "compare", _raise(ZeroDivisionError("oops")))
+    code, out, err = _run(capsys, "--quick")
+    assert code == 1
+    assert "Traceback" in err and "ZeroDivisionError: oops" in err
+    assert err.splitlines()[-1].startswith("focalboost compare: internal error (a bug")
 
 
 def test_no_traceback_from_the_process(tmp_path):

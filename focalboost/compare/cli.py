@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import re
 import sys
+import traceback
 
 from focalboost import __version__
 from focalboost.metrics import ECE_BINS
@@ -20,8 +23,11 @@ from .settings import (
     DEFAULT_BINARY_ALPHAS,
     DEFAULT_GAMMAS,
     DEFAULT_MULTICLASS_ALPHAS,
+    EXIT_INTERNAL,
     EXIT_OK,
     EXIT_USAGE,
+    MAX_GAMMA,
+    MAX_SEED,
     CLIError,
     Settings,
     alpha_label,
@@ -40,6 +46,11 @@ def _parse_gammas(text):
         if not math.isfinite(value) or value < 0:
             raise argparse.ArgumentTypeError(
                 f"gamma values must be finite numbers >= 0, got {part!r}"
+            )
+        if value > MAX_GAMMA:
+            raise argparse.ArgumentTypeError(
+                f"gamma values must be at most {MAX_GAMMA:g} (the focal factor (1 - p)^gamma "
+                f"is then below 1e-30 for every row predicted at p >= 0.5), got {part!r}"
             )
         values.append(value)
     return tuple(values)
@@ -98,6 +109,26 @@ def _positive_int(text):
     return value
 
 
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer from 0 to {MAX_SEED}, got {text!r}"
+        ) from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to {MAX_SEED}, got {text!r}")
+    return value
+
+
+def _usable_cpus():
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
 def _fraction(text):
     try:
         value = float(text)
@@ -108,8 +139,16 @@ def _fraction(text):
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``PROG: error: MESSAGE (see 'PROG --help')``, exit 2,
+    instead of the usage block then the message (the subcommand's parser is of this class too)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="focalboost",
         description="Focal loss as a first-class objective for XGBoost and LightGBM.",
     )
@@ -227,7 +266,7 @@ def build_parser():
     models.add_argument(
         "--seed",
         metavar="INT",
-        type=int,
+        type=_seed,
         default=0,
         help="of the splits and the models (default 0)",
     )
@@ -281,6 +320,13 @@ def settings_from_args(args):
         raise CLIError(f"--cv-folds must be at least 2, got {args.cv_folds}")
     if args.learning_rate is not None and not (0 < args.learning_rate <= 1):
         raise CLIError(f"--learning-rate must be in (0, 1], got {args.learning_rate}")
+    # more OpenMP threads than CPUs only slows a fit down (see Settings.threads); far more
+    # crashed LightGBM outright (measured: --n-jobs 100000 ended in a segmentation fault)
+    if args.n_jobs is not None and args.n_jobs > _usable_cpus():
+        raise CLIError(
+            f"--n-jobs must be at most the {_usable_cpus()} CPU(s) this process may use, "
+            f"got {args.n_jobs}"
+        )
     return Settings.quick_defaults(**overrides) if args.quick else Settings(**overrides)
 
 
@@ -342,11 +388,12 @@ def compare(args, stdout=None):
     import matplotlib
 
     from .engine import run_comparison
-    from .report import format_table, table_notes, write_outputs
+    from .report import check_output_dir, format_table, table_notes, write_outputs
 
     matplotlib.use("Agg")  # files only, no display
     stdout = stdout or sys.stdout
     settings = settings_from_args(args)
+    check_output_dir(args.output_dir)
     dataset = load_data(args)
     check_alphas(settings, dataset)
     print(dataset.summary(), file=stdout)
@@ -373,19 +420,53 @@ def compare(args, stdout=None):
     return result
 
 
+def _library_error(exc):
+    """The boosting library's name if ``exc`` is its own error class (XGBoostError,
+    LightGBMError), else None."""
+    module = type(exc).__module__.split(".")[0]
+    return {"xgboost": "XGBoost", "lightgbm": "LightGBM"}.get(module)
+
+
+def _first_line(exc):
+    """The first line of a library's message, without XGBoost's ``[time] file:line:`` prefix
+    (the C++ stack trace that follows is for XGBoost's developers)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    line = lines[0] if lines else type(exc).__name__
+    return re.sub(r"^\[[\d:]+\]\s+\S+:\d+:\s*", "", line)
+
+
 def main(argv=None):
-    """Entry point of the ``focalboost`` console script; returns the exit code."""
+    """Entry point of the ``focalboost`` console script; returns the exit code.
+
+    Exit codes: 0 success; 2 bad input (argparse's usage errors, :class:`CLIError`,
+    :class:`~focalboost.compare.datasets.DataError`, and an error raised by XGBoost or LightGBM
+    itself, which is about the data focalboost gave it): one line on stderr, no traceback;
+    1 anything else, a bug: the traceback and a line asking for a report; 130 interrupted.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors: message + exit 2 (argparse)
+    prefix = f"focalboost {args.command}"
     try:
         if args.command == "compare":
             compare(args)
     except (CLIError, DataError) as exc:
-        print(f"focalboost {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prefix}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("focalboost: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        library = _library_error(exc)
+        if library:  # every input check focalboost knows of passed, yet the library refused
+            print(f"{prefix}: error: {library} refused the data: {_first_line(exc)}", file=sys.stderr)
+            return EXIT_USAGE
+        traceback.print_exc()
+        print(
+            f"{prefix}: internal error (a bug, not a problem focalboost found in the input): "
+            "please report it with the command line and the traceback above",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     return EXIT_OK
 
 

@@ -238,17 +238,48 @@ def _dataset_doc(ds):
     }
 
 
+def check_output_dir(output_dir):
+    """Refuse an ``--output-dir`` that cannot be written, before the run (which may take
+    minutes) rather than after it; creates nothing."""
+    out = Path(output_dir)
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise CLIError(
+            f"cannot create --output-dir {str(out)!r}: {str(probe)!r} is a file, not a directory"
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise CLIError(f"cannot write to --output-dir {str(out)!r}: no permission on {str(probe)!r}")
+    for name in ("results.csv", "results.json"):
+        if (out / name).is_dir():
+            raise CLIError(
+                f"cannot write {name} in --output-dir {str(out)!r}: a directory of that name "
+                "is in the way"
+            )
+
+
 def write_outputs(result, output_dir):
     """results.csv, results.json and the PNG figures; returns the written paths."""
-    import matplotlib.pyplot as plt
-
-    from .figures import make_figures
-
     out = Path(output_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CLIError(f"cannot create --output-dir {str(out)!r}: {exc.strerror or exc}") from None
+    try:
+        return _write_outputs(result, out)
+    except OSError as exc:  # a file in the way, a full disk, no permission
+        where = exc.filename or out
+        raise CLIError(
+            f"cannot write to --output-dir {str(out)!r}: {exc.strerror or exc} ({where})"
+        ) from None
+
+
+def _write_outputs(result, out):
+    import matplotlib.pyplot as plt
+
+    from .figures import make_figures
+
     paths = {}
     table = result.table()
     paths["csv"] = out / "results.csv"

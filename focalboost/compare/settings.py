@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 EXIT_OK = 0
-EXIT_USAGE = 2
+EXIT_INTERNAL = 1  # an unexpected error: a bug in focalboost (or a library), with its traceback
+EXIT_USAGE = 2  # bad input: one line on stderr, no traceback
 BACKENDS = ("xgboost", "lightgbm")
 
 #: search space of the focal model (overridable with --gamma / --alpha)
@@ -19,6 +20,13 @@ DEFAULT_BINARY_ALPHAS = (None, 0.25, "balanced")
 DEFAULT_MULTICLASS_ALPHAS = (None, "balanced")
 QUICK_GAMMAS = (1.0, 2.0)
 QUICK_ALPHAS = (None, "balanced")
+
+#: largest --gamma. The focal factor (1 - p)^gamma already weighs a row the model gets right with
+#: p = 0.5 by 2^-100 at gamma = 100, so larger values change nothing but the numerics: measured,
+#: XGBoost's margins turn NaN at gamma = 1e200 (gamma^2 overflows float64), 1e100 still trains.
+MAX_GAMMA = 100.0
+#: --seed is a NumPy / scikit-learn random_state: 0 <= seed < 2**32
+MAX_SEED = 2**32 - 1
 
 
 class CLIError(Exception):
