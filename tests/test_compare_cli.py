@@ -453,14 +453,19 @@ def test_bad_option_is_a_usage_error(args, message, capsys):
     assert message in err and err.endswith("(see 'focalboost compare --help')\n")
 
 
-def test_n_jobs_beyond_the_cpus_is_refused_before_anything_runs(tmp_path, capsys):
-    """--n-jobs 100000 crashed LightGBM with a segmentation fault (exit 139)."""
-    code, out, err = _run(
-        capsys, "--quick", "--n-jobs", "100000", "--output-dir", str(tmp_path / "o")
+def test_n_jobs_beyond_the_cpus_is_refused_before_anything_runs(tmp_path):
+    """--n-jobs 100000 crashed LightGBM with a segmentation fault (exit 139): run in a
+    subprocess, so that a regression fails this test instead of killing pytest."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "focalboost", "compare", "--quick", "--n-jobs", "100000",
+         "--backend", "lightgbm", "--no-progress", "--output-dir", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    assert code == 2 and out == ""
-    assert err.startswith("focalboost compare: error: --n-jobs must be at most the ")
-    assert err.count("\n") == 1 and not (tmp_path / "o").exists()
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("focalboost compare: error: --n-jobs must be at most the ")
+    assert proc.stderr.count("\n") == 1 and not (tmp_path / "o").exists()
 
 
 def test_output_dir_that_cannot_be_written_is_refused_before_the_run(user_csv, tmp_path, capsys):
