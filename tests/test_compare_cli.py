@@ -404,6 +404,18 @@ def user_csv(tmp_path):
             ["--data", "{ml_rare}", "--target", "label,flag", "--alpha", "1:2"],
             "with several target columns alpha is applied to every label",
         ),
+        # infinite features: XGBoost's traceback and C++ stack (exit 1); LightGBM ran silently
+        (
+            ["--data", "{inf}", "--target", "label", "--backend", "xgboost"],
+            "feature column(s) with infinite values or values too large for float32 (XGBoost's "
+            "feature type): 'x1' (1 infinite); 'x2' (2 infinite, 1 beyond +-3.4e38). Missing "
+            "values (NaN, empty cells) are fine",
+        ),
+        (
+            ["--data", "{inf}", "--target", "label", "--backend", "lightgbm"],
+            "'x1' (1 infinite); 'x2' (2 infinite, 1 beyond +-3.4e38)",
+        ),
+        (["--data", "{inf}", "--target", "label,flag"], "'x1' (1 infinite)"),
     ],
 )
 def test_bad_input_message_and_exit_code(args, message, user_csv, tmp_path, capsys):
@@ -416,6 +428,12 @@ def test_bad_input_message_and_exit_code(args, message, user_csv, tmp_path, caps
         "ml_one": lambda f: f.assign(flag=1),
         "ml_three": lambda f: f.assign(flag=np.arange(len(f)) % 3),
         "ml_rare": lambda f: f.assign(flag=(np.arange(len(f)) < 3).astype(int)),
+        "inf": lambda f: f.assign(
+            x1=np.where(np.arange(len(f)) == 5, np.inf, f["x1"]),
+            x2=np.select([np.arange(len(f)) == 7, np.arange(len(f)) == 9, np.arange(len(f)) == 11],
+                         [-np.inf, np.inf, 1e300], np.where(np.arange(len(f)) == 3, np.nan, f["x2"])),
+            flag=np.arange(len(f)) % 2,
+        ),
     }.items():
         path = tmp_path / f"{name}.csv"
         change(frame).to_csv(path, index=False)

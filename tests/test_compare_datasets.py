@@ -113,6 +113,26 @@ def test_high_cardinality_text_is_refused_with_its_name():
     assert "id" not in from_dataframe(df, "label", drop=["id"]).X.columns
 
 
+def test_infinite_features_are_refused_with_their_names_nan_is_fine():
+    df = _frame()
+    df.loc[3, "num"] = -np.inf
+    df.loc[[4, 5], "num_with_nan"] = [np.inf, 1e39]  # 1e39 is inf in float32
+    with pytest.raises(
+        DataError,
+        match=r"infinite values or values too large for float32 .*: 'num' \(1 infinite\); "
+        r"'num_with_nan' \(1 infinite, 1 beyond \+-3.4e38\)\. Missing values \(NaN",
+    ):
+        from_dataframe(df, "label")
+    df["numbers_as_text"] = "inf"  # text that parses as a number is checked too
+    with pytest.raises(DataError, match=r"'numbers_as_text' \(60 infinite\)"):
+        from_dataframe(df, "label", drop=["num", "num_with_nan"])
+    kept = from_dataframe(df, "label", drop=["num", "num_with_nan", "numbers_as_text"])
+    assert list(kept.X.columns) == ["flag", "colour"]  # a dropped column is not checked
+    ok = _frame()
+    ok.loc[:9, "num"] = np.nan  # NaN is a missing value: kept
+    assert from_dataframe(ok, "label").X["num"].isna().sum() == 10
+
+
 def test_dates_and_objects_are_refused():
     df = _frame()
     df["when"] = pd.date_range("2020-01-01", periods=len(df))

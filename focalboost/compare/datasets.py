@@ -46,6 +46,7 @@ __all__ = [
     "read_table",
     "from_dataframe",
     "encode_features",
+    "check_finite",
     "multilabel_strata",
     "split_targets",
 ]
@@ -439,6 +440,7 @@ def from_dataframe(
     X = encode_features(df.drop(columns=[target, *drop]), max_categories=max_categories)
     if X.shape[1] == 0:
         raise DataError(f"no feature columns left after removing the target {target!r} and {drop}")
+    check_finite(X)
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     return Dataset(
         name=name,
@@ -506,6 +508,7 @@ def _multilabel_from_dataframe(df, targets, *, drop, max_categories, name, descr
         raise DataError(
             f"no feature columns left after removing the targets {targets} and {drop}"
         )
+    check_finite(X)
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     if n_missing:
         description += f" ({n_missing:,} rows with a missing label dropped)"
@@ -520,6 +523,48 @@ def _multilabel_from_dataframe(df, targets, *, drop, max_categories, name, descr
         dropped=list(drop),
         categorical=categorical,
     )
+
+
+#: the largest magnitude XGBoost can hold: it stores features as float32, so a larger finite
+#: float64 becomes inf there and fails exactly like inf (measured: 1e300 in a CSV column)
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_finite(X):
+    """Refuse numeric columns holding +-inf or values beyond float32's range, naming them.
+
+    NaN stays allowed: both libraries take it as a missing value and learn a direction for it.
+    An infinite value has no such meaning: XGBoost refuses it (with its C++ stack trace) and
+    LightGBM bins it silently as an extreme value, so the two backends would not see the same
+    data. It is refused rather than replaced: what +-inf stands for (a division by zero, an
+    overflow, a "no limit" code) is the user's to decide.
+    """
+    import pandas as pd
+
+    bad = []
+    for col in X.columns:
+        s = X[col]
+        if isinstance(s.dtype, pd.CategoricalDtype) or not pd.api.types.is_float_dtype(s.dtype):
+            continue  # integers are finite and fit float32's range (|int64| < 1e19)
+        values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        n_inf = int(np.isinf(values).sum())
+        n_big = int((np.abs(values[np.isfinite(values)]) > FLOAT32_MAX).sum())
+        if n_inf or n_big:
+            what = ", ".join(
+                part
+                for part in (
+                    f"{n_inf:,} infinite" if n_inf else "",
+                    f"{n_big:,} beyond +-3.4e38" if n_big else "",
+                )
+                if part
+            )
+            bad.append(f"{col!r} ({what})")
+    if bad:
+        raise DataError(
+            "feature column(s) with infinite values or values too large for float32 (XGBoost's "
+            f"feature type): {'; '.join(bad)}. Missing values (NaN, empty cells) are fine; "
+            "replace the others, or leave the column out with --drop NAME"
+        )
 
 
 def _list_columns(columns, limit=30):
