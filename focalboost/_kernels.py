@@ -34,7 +34,8 @@ threads of a small persistent pool take in turn (``numba.get_num_threads()`` is 
 core busy, takes fewer chunks and is never waited for; inside XGBoost this matters, because its
 OpenMP threads spin-wait on the other cores for several milliseconds after each parallel region.
 Inputs of fewer than ``MIN_MARGINS_PER_THREAD`` margins per thread run on the calling thread alone.
-The pool is re-created after a fork. Inside XGBoost's hooks the binary kernel runs on XGBoost's
+The pool is made once per process, on first use, and never resized or shut down, so concurrent calls
+from several threads cannot race on it (they share it); a forked child makes its own. Inside XGBoost's hooks the binary kernel runs on XGBoost's
 own OpenMP threads instead (:mod:`focalboost._openmp_team`, same chunks, same results). (A
 ``prange`` kernel would use numba's threading layer
 instead; measured, it compiles three times slower, splits the rows in fixed shares, and GNU OpenMP,
@@ -581,22 +582,47 @@ MIN_MARGINS_PER_THREAD = 50_000
 CHUNK_MARGINS = 32_768
 
 _pool = None
-_pool_pid = None
-_pool_size = 0
 _pool_lock = threading.Lock()
 
 
-def _thread_pool(size):
-    """The persistent pool of ``size`` worker threads (re-created after a fork or a resize)."""
-    global _pool, _pool_pid, _pool_size
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid() or _pool_size < size:
-            if _pool is not None and _pool_pid == os.getpid():
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="focalboost")
-            _pool_pid = os.getpid()
-            _pool_size = size
-        return _pool
+def _pool_workers():
+    """Workers of the pool: one fewer than the most threads the kernels can ask for
+    (``NUMBA_NUM_THREADS``, the ceiling of ``numba.set_num_threads``), at least one."""
+    return max(1, max(numba.config.NUMBA_NUM_THREADS, numba.get_num_threads()) - 1)
+
+
+def _thread_pool():
+    """The process's pool of helper threads: created on first use, never resized or shut down.
+
+    Correct by construction under concurrent calls: a caller between getting the pool and
+    submitting to it can never find it shut down, because nothing shuts it down. (The pool used to
+    be replaced, and the old one shut down, when a call needed more threads than it had: another
+    thread then submitted to a pool shut down under it, "cannot schedule new futures after
+    shutdown"; tests/test_concurrency.py.) It is sized once for the most threads the kernels can
+    ask for; its threads start only as calls need them (``ThreadPoolExecutor`` starts a thread per
+    submission while none is idle). Concurrent callers share it: a helper that waits in its queue
+    behind another call's helpers is cancelled by its caller, who has taken all chunks itself by
+    then (see :func:`_run`). A forked child starts with no pool (:func:`_after_fork_in_child`).
+    """
+    global _pool
+    pool = _pool
+    if pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=_pool_workers(), thread_name_prefix="focalboost")
+            pool = _pool
+    return pool
+
+
+def _after_fork_in_child():
+    """A forked child has only the thread that forked: the parent's pool threads, and any lock one
+    of them held, do not exist in it. It makes its own pool (and lock) on first use."""
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def n_threads(n_margins):
@@ -628,7 +654,7 @@ def _run(kernel, args, n_rows, n_cols=1):
             for j in range(3):
                 bad[j] += flags[j]
 
-    pool = _thread_pool(k - 1)
+    pool = _thread_pool()
     helpers = [pool.submit(take_chunks) for _ in range(k - 1)]
     bad = take_chunks()
     for helper in helpers:
