@@ -249,15 +249,17 @@ class BoostingLoss(abc.ABC):
     def mean_loss(self, y_true, raw_prediction, sample_weight=None):
         """Weighted mean loss ``sum(w * loss) / sum(w)``: the metric the hooks report.
 
-        Default: the ratio of :meth:`loss_sums`. For per-label losses (n, L) it is the mean over
-        rows and labels.
+        Default: the ratio of :meth:`loss_sums` (:func:`mean_from_sums`). For per-label losses
+        (n, L) it is the mean over rows and labels.
 
         Returns
         -------
         float
+            NaN when the weights sum to 0 (all-zero weights, or no rows): a mean over no weight is
+            undefined. No exception is raised, so an evaluation set of zero total weight reports
+            NaN every round, as XGBoost reports its built-in metrics then.
         """
-        total, weight = self.loss_sums(y_true, raw_prediction, sample_weight)
-        return total / weight
+        return mean_from_sums(*self.loss_sums(y_true, raw_prediction, sample_weight))
 
     def fast_gradient_hessian(self, y_true, raw_prediction, sample_weight=None, out=None):
         """An optional fast path for :meth:`gradient_hessian`, or None. Default: None.
@@ -303,6 +305,12 @@ class BoostingLoss(abc.ABC):
     def _fast_gradient_hessian(self, y_true, raw_prediction, sample_weight=None, out=None):
         """Former private name of :meth:`fast_gradient_hessian`."""
         return self.fast_gradient_hessian(y_true, raw_prediction, sample_weight, out=out)
+
+
+def mean_from_sums(total, weight):
+    """``total / weight``, the weighted mean of :meth:`BoostingLoss.loss_sums`; NaN (no exception,
+    no warning) for ``weight == 0``: all-zero weights or no rows, where the mean is undefined."""
+    return float(total) / float(weight) if weight != 0 else float("nan")
 
 
 @runtime_checkable

@@ -31,6 +31,7 @@ import xgboost as xgb
 from xgboost import collective
 
 from . import _openmp_team
+from .base import mean_from_sums
 from ._compat.xgboost import InPlaceMarginBooster as _InPlaceMarginBooster  # noqa: F401
 from ._compat.xgboost import InPlaceMargins as _InPlaceMargins
 from ._compat.xgboost import dmatrix_info as _info
@@ -98,7 +99,8 @@ def mean_loss(loss, y, predt, sample_weight=None):
     shard: the two sums are all-reduced over the workers, so every worker returns the same,
     correctly weighted mean. (XGBoost alone would average per-worker means: wrong whenever the
     shards differ in size or weight.) Every worker evaluates every eval set once per round, so
-    all workers make the same all-reduce calls; an empty shard contributes zeros.
+    all workers make the same all-reduce calls; an empty shard contributes zeros. NaN when the
+    weights sum to 0 over all workers (:func:`focalboost.base.mean_from_sums`).
     """
     raw = _raw(loss, predt, np.shape(y)[0])
     if sample_weight is not None and np.size(sample_weight) == 0:
@@ -106,7 +108,7 @@ def mean_loss(loss, y, predt, sample_weight=None):
     sums = np.array(loss.loss_sums(y, raw, sample_weight), dtype=np.float64)
     if collective.get_world_size() > 1:
         sums = collective.allreduce(sums, collective.Op.SUM)
-    return float(sums[0] / sums[1])
+    return mean_from_sums(sums[0], sums[1])
 
 
 def objective(loss):
