@@ -92,6 +92,7 @@ def test_quick_default_run(quick_default):
     ]
     assert "focal_gradients.png" in out
     assert "focalboost compare" in err and "fit" in err  # the progress bar, on stderr
+    assert "warning" not in out  # 34 fatal crashes among the 750 test rows: enough
     table, doc = _check_files(outdir, 8)
     assert table["pr_auc"].between(0.045, 1).all()  # better than the positive rate
     assert (table["pr_auc_ci_low"] <= table["pr_auc"]).all()
@@ -416,6 +417,13 @@ def user_csv(tmp_path):
             "'x1' (1 infinite); 'x2' (2 infinite, 1 beyond +-3.4e38)",
         ),
         (["--data", "{inf}", "--target", "label,flag"], "'x1' (1 infinite)"),
+        # a test part without a single positive gave PR-AUC 0.000 and exit 0
+        (
+            ["--data", "{fewpos}", "--target", "label", "--test-size", "0.03"],
+            "class(es) with fewer than 34 rows ('fraud': 13); the comparison needs at least 34 "
+            "rows per class for its stratified test, validation and 2-fold splits (--test-size "
+            "0.03, --valid-size 0.2, --cv-folds 2)",
+        ),
     ],
 )
 def test_bad_input_message_and_exit_code(args, message, user_csv, tmp_path, capsys):
@@ -428,6 +436,7 @@ def test_bad_input_message_and_exit_code(args, message, user_csv, tmp_path, caps
         "ml_one": lambda f: f.assign(flag=1),
         "ml_three": lambda f: f.assign(flag=np.arange(len(f)) % 3),
         "ml_rare": lambda f: f.assign(flag=(np.arange(len(f)) < 3).astype(int)),
+        "fewpos": lambda f: f.assign(label=np.where(np.arange(len(f)) % 16 == 0, "fraud", "ok")),
         "inf": lambda f: f.assign(
             x1=np.where(np.arange(len(f)) == 5, np.inf, f["x1"]),
             x2=np.select([np.arange(len(f)) == 7, np.arange(len(f)) == 9, np.arange(len(f)) == 11],
@@ -531,6 +540,29 @@ def test_an_unexpected_error_is_a_bug_report_with_exit_code_1(monkeypatch, capsy
     assert code == 1
     assert "Traceback" in err and "ZeroDivisionError: oops" in err
     assert err.splitlines()[-1].startswith("focalboost compare: internal error (a bug")
+
+
+def test_few_test_positives_are_a_printed_and_recorded_warning(tmp_path, capsys):
+    """24 positives in 200 rows: 6 in the 50 test rows, a PR-AUC of noise; the run goes on."""
+    frame = _user_frame(n=200).assign(
+        label=lambda f: np.where(np.arange(len(f)) % 25 < 3, "fraud", "ok")
+    )
+    frame.to_csv(tmp_path / "few.csv", index=False)
+    code, out, err = _run(
+        capsys, "--quick", "--data", str(tmp_path / "few.csv"), "--target", "label",
+        "--drop", "id", "--backend", "lightgbm", "--gamma", "1", "--alpha", "none",
+        "--no-progress", "--output-dir", str(tmp_path / "out"),
+    )
+    assert code == 0, err
+    line = (
+        "warning: only 6 test rows of class 'fraud' (fewer than 10): the PR-AUC, ROC-AUC, F1 "
+        "and ECE rest on them and are mostly noise; use more rows (--max-rows) or a larger "
+        "--test-size"
+    )
+    assert out.count("warning:") == 1 and line + "\n" in out
+    assert out.index("test set: 50 rows") < out.index(line) < out.index("model ")
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["warnings"] == [line]
 
 
 def test_no_traceback_from_the_process(tmp_path):

@@ -413,6 +413,8 @@ def compare(args, stdout=None):
         f"{s['valid']:,}; focal search: {s['cv_folds']}-fold CV on the training rows)",
         file=stdout,
     )
+    for line in result.warnings:
+        print(line, file=stdout)
     print(format_table(result), file=stdout)
     print("\n" + table_notes(dataset), file=stdout)
     print(f"wrote {', '.join(str(p) for p in paths.values())}", file=stdout)

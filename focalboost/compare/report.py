@@ -314,6 +314,7 @@ def _write_outputs(result, out):
             ],
             "threads": settings.threads(),
         },
+        "warnings": list(result.warnings),
         "environment": environment(),
         "wall_seconds": result.wall_seconds,
         "models": result.rows,
