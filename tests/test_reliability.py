@@ -85,3 +85,68 @@ def test_lightgbm_trains_with_a_zero_weight_eval_set():
     lgb.train({**flgb.training_params(loss), "verbose": -1, "num_threads": 1}, dtrain, 3,
               valid_sets=[dvalid], feval=flgb.metric(loss), callbacks=[lgb.record_evaluation(result)])
     assert np.isnan(result["valid_0"]["focal_loss"]).all()
+
+
+# --- continued training keeps the model being continued -------------------------------------------
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+@pytest.mark.parametrize("as_file", [False, True])
+def test_continued_training_leaves_the_old_trees_margins_unchanged(kind, as_file, tmp_path):
+    """fxgb.train(..., xgb_model=booster) recomputed base_score from the new batch, which shifted
+    every old tree's margin (before the fix, by up to 0.63 here for binary and 0.65 for
+    multiclass: the second batch has other class proportions)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(4000, 3))
+    if kind == "binary":
+        loss = BinaryFocalLoss(2.0, 0.25)
+        first = (X[:, 0] + rng.normal(size=4000) > 1.0).astype(float)
+        second = (X[:, 0] + rng.normal(size=4000) > -0.5).astype(float)
+    else:
+        loss = MulticlassFocalLoss(3, 2.0)
+        first = np.digitize(X[:, 0] + rng.normal(size=4000), [0.5, 1.5]).astype(float)
+        second = np.digitize(X[:, 0] + rng.normal(size=4000), [-1.0, 0.0]).astype(float)
+    booster = fxgb.train(XGB, xgb.DMatrix(X, first), 5, loss=loss)
+    d = xgb.DMatrix(X)
+    before = booster.predict(d, output_margin=True)
+    model = booster
+    if as_file:
+        model = str(tmp_path / "model.json")
+        booster.save_model(model)
+    continued = fxgb.train(XGB, xgb.DMatrix(X, second), 3, loss=loss, xgb_model=model)
+    assert continued.num_boosted_rounds() == 8
+    np.testing.assert_array_equal(continued.predict(d, output_margin=True, iteration_range=(0, 5)), before)
+    # the new trees did learn the second batch: its loss went down
+    assert loss.mean_loss(second, continued.predict(d, output_margin=True)) < loss.mean_loss(second, before)
+    # the test can fail: a base_score from the second batch (the old code) is far from the first's
+    moved = fxgb.training_params(loss, second)["base_score"]
+    assert np.max(np.abs(np.subtract(moved, fxgb.training_params(loss, first)["base_score"]))) > 0.1
+
+
+def test_continued_training_refuses_another_base_score():
+    X, y = _binary_data()
+    loss = BinaryFocalLoss(2.0)
+    booster = fxgb.train(XGB, xgb.DMatrix(X, y), 2, loss=loss)
+    with pytest.raises(ValueError, match=r"base_score=0.3 differs from the base_score of the model"):
+        fxgb.train({**XGB, "base_score": 0.3}, xgb.DMatrix(X, y), 2, loss=loss, xgb_model=booster)
+    # the model's own value (as XGBoost keeps it, float32) is accepted
+    own = float(fxgb.training_params(loss, y)["base_score"])
+    continued = fxgb.train({**XGB, "base_score": own}, xgb.DMatrix(X, y), 2, loss=loss, xgb_model=booster)
+    assert continued.num_boosted_rounds() == 4
+    with pytest.raises(ValueError, match=r"xgb_model's num_class=0 does not match loss=MulticlassFocalLoss"):
+        fxgb.train(XGB, xgb.DMatrix(X, y), 2, loss=MulticlassFocalLoss(2), xgb_model=booster)
+
+
+# --- num_class against the loss ------------------------------------------------------------------
+def test_a_num_class_that_does_not_fit_the_loss_is_refused_before_training():
+    X, y = _binary_data(4000)
+    with pytest.raises(ValueError, match=r"num_class=3 does not fit loss=BinaryFocalLoss.*binary loss"):
+        fxgb.train({**XGB, "num_class": 3}, xgb.DMatrix(X, y), 2, loss=BinaryFocalLoss())
+    with pytest.raises(ValueError, match=r"num_class=4 does not match loss=MulticlassFocalLoss\(n_classes=3"):
+        fxgb.train({**XGB, "num_class": 4}, xgb.DMatrix(X, y), 2, loss=MulticlassFocalLoss(3))
+    with pytest.raises(ValueError, match=r"num_class=2 does not fit loss=MultiLabelFocalLoss"):
+        fxgb.train({**XGB, "num_class": 2}, xgb.DMatrix(X, np.c_[y, y]), 2, loss=MultiLabelFocalLoss())
+    for fine in (0, 1):
+        fxgb.train({**XGB, "num_class": fine}, xgb.DMatrix(X, y), 1, loss=BinaryFocalLoss())
+    # the plain hook says the same when XGBoost's margins do not fit the loss
+    params = {**XGB, "num_class": 3, "disable_default_eval_metric": True}
+    with pytest.raises(ValueError, match=r"12000 margins for 4000 rows, 3 per row, but BinaryFocalLoss"):
+        xgb.train(params, xgb.DMatrix(X, y), 1, obj=fxgb.objective(BinaryFocalLoss()))
