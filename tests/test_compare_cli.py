@@ -93,6 +93,15 @@ def test_quick_default_run(quick_default):
     assert "focal_gradients.png" in out
     assert "focalboost compare" in err and "fit" in err  # the progress bar, on stderr
     assert "warning" not in out  # 34 fatal crashes among the 750 test rows: enough
+    # every change to the data: one printed line each, in order, and in results.json
+    changes = [
+        "dropped column(s) injSeverity, caseid, weight, rownames (injSeverity encodes the "
+        "outcome, caseid is an identifier, weight a survey weight, rownames a row number)",
+        "encoded text column(s) as categories: dvcat (5 values), airbag (2 values), seatbelt "
+        "(2 values), sex (2 values), abcat (3 values), occRole (2 values)",
+        "using a stratified sample of 3,000 rows (--quick)",
+    ]
+    assert out.splitlines()[1:4] == changes
     table, doc = _check_files(outdir, 8)
     assert table["pr_auc"].between(0.045, 1).all()  # better than the positive rate
     assert (table["pr_auc_ci_low"] <= table["pr_auc"]).all()
@@ -117,6 +126,13 @@ def test_quick_default_run(quick_default):
     assert len(search) == 4 and all(len(s["fold_scores"]) == 2 for s in search)
     assert doc["dataset"]["positive_class"] == "dead"
     assert "injSeverity" in doc["dataset"]["dropped"]
+    assert [c["message"] for c in doc["data_changes"]] == changes
+    assert [c["change"] for c in doc["data_changes"]] == [
+        "drop_columns",
+        "encode_columns",
+        "sample_rows",
+    ]
+    assert doc["data_changes"][2]["rows"] == 3000 and doc["data_changes"][2]["rows_before"] == 26217
 
 
 def test_metrics_are_scikit_learn_s():
@@ -215,6 +231,51 @@ def test_quick_csv_run_as_module(tmp_path):
     assert doc["dataset"]["categorical"] == ["colour"]
 
 
+def test_every_data_change_is_printed_and_recorded(tmp_path, capsys):
+    """Rows without a target were dropped without a word (and not in results.json): now each
+    change is one line after the summary and an entry of results.json's data_changes."""
+    frame = _user_frame(n=300).assign(
+        member=lambda f: np.arange(len(f)) % 3 == 0,  # booleans
+        size=lambda f: (np.arange(len(f)) % 7).astype(str),  # numbers written as text
+    )
+    frame.loc[[3, 50, 51, 200], "label"] = np.nan
+    frame.to_parquet(tmp_path / "changes.parquet")  # keeps booleans and text of numbers
+    code, out, err = _run(
+        capsys, "--quick", "--data", str(tmp_path / "changes.parquet"), "--target", "label",
+        "--drop", "id,x2", "--max-rows", "250", "--backend", "lightgbm", "--gamma", "1",
+        "--alpha", "none", "--no-progress", "--output-dir", str(tmp_path / "out"),
+    )
+    assert code == 0, err
+    lines = [
+        "dropped 4 rows whose target 'label' is missing (300 -> 296 rows)",
+        "dropped column(s) id, x2 (--drop)",
+        "encoded text column(s) as categories: colour (3 values)",
+        "read text column(s) of numbers as numbers: size",
+        "encoded boolean column(s) as 0/1: member",
+        "using a stratified sample of 250 rows (--quick)",
+    ]
+    printed = out.splitlines()
+    assert printed[0].startswith("changes.parquet: 296 rows, 4 features (1 categorical)")
+    assert printed[1:7] == lines and printed[7] == ""
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [c["message"] for c in doc["data_changes"]] == lines
+    rows, drop, category, number, boolean, sample = doc["data_changes"]
+    assert rows == {
+        "change": "drop_rows",
+        "rows": 4,
+        "rows_before": 300,
+        "rows_after": 296,
+        "reason": "missing target 'label'",
+        "message": lines[0],
+    }
+    assert drop["columns"] == ["id", "x2"] and drop["reason"] == "--drop"
+    assert (category["as"], category["columns"]) == ("category", ["colour"])
+    assert (number["as"], number["columns"]) == ("number", ["size"])
+    assert (boolean["as"], boolean["columns"]) == ("0/1", ["member"])
+    assert (sample["rows"], sample["rows_before"]) == (250, 296)
+    assert doc["split"]["rows"] == 250
+
+
 def test_quick_multiclass_parquet(tmp_path, capsys):
     path = tmp_path / "three.parquet"  # pyarrow is a dev (and compare) dependency
     _user_frame(n=900, n_classes=3, seed=1).to_parquet(path)
@@ -300,6 +361,10 @@ def test_quick_multilabel_csv(tmp_path, capsys):
     )
     assert code == 0, err
     assert "labels.csv: 900 rows, 3 features (1 categorical), 3 labels (multi-label): a " in out
+    assert out.splitlines()[1:3] == [
+        "dropped column(s) id (--drop)",
+        "encoded text column(s) as categories: colour (3 values)",
+    ]
     header, rows = _table_rows(out)
     columns = ["PR-AUC a", "PR-AUC b", "PR-AUC c", "macro PR-AUC", "macro ROC-AUC"]
     for column in columns + ["±95%", "log loss", "Brier", "ECE", "trees", "gamma", "alpha"]:
@@ -355,6 +420,8 @@ def user_csv(tmp_path):
     "args, message",
     [
         (["--data", "{dir}/nope.csv", "--target", "label"], "data file not found: '"),
+        (["--data", "{header_only}", "--target", "label"], "the data have no rows (only the "
+         "header: 'x1', 'x2', 'colour', 'id', 'label')"),
         (
             ["--data", "{csv}", "--target", "lable"],
             "target column 'lable' not found; the columns are: 'x1', 'x2', 'colour', 'id', 'label'",
@@ -436,6 +503,7 @@ def test_bad_input_message_and_exit_code(args, message, user_csv, tmp_path, caps
         "ml_one": lambda f: f.assign(flag=1),
         "ml_three": lambda f: f.assign(flag=np.arange(len(f)) % 3),
         "ml_rare": lambda f: f.assign(flag=(np.arange(len(f)) < 3).astype(int)),
+        "header_only": lambda f: f.iloc[:0],
         "fewpos": lambda f: f.assign(label=np.where(np.arange(len(f)) % 16 == 0, "fraud", "ok")),
         "inf": lambda f: f.assign(
             x1=np.where(np.arange(len(f)) == 5, np.inf, f["x1"]),

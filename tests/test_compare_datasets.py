@@ -153,10 +153,19 @@ def test_binary_positive_class_defaults():
     assert forced.classes == ["yes", "no"] and forced.y.mean() > 0.5
 
 
-def test_missing_target_rows_are_dropped():
+def test_missing_target_rows_are_dropped_and_recorded():
     df = _frame()
     df.loc[:4, "label"] = None
-    assert len(from_dataframe(df, "label").y) == len(df) - 5
+    data = from_dataframe(df, "label")
+    assert len(data.y) == len(df) - 5
+    assert data.changes[0]["message"] == (
+        "dropped 5 rows whose target 'label' is missing (60 -> 55 rows)"
+    )
+    assert [c["change"] for c in from_dataframe(_frame(), "label").changes] == [
+        "encode_columns",
+        "encode_columns",
+        "encode_columns",
+    ]  # colour, numbers_as_text, flag: nothing dropped
 
 
 @pytest.mark.parametrize(
@@ -261,8 +270,20 @@ def test_multilabel_missing_rows_dropped_and_subsample():
     df.loc[3:7, "ints"] = np.nan  # rows 0-7 miss a label
     data = from_dataframe(df, ["ints", "words"])
     assert len(data.Y) == 292 and "8 rows with a missing label dropped" in data.description
+    assert data.changes[0] == {
+        "change": "drop_rows",
+        "rows": 8,
+        "rows_before": 300,
+        "rows_after": 292,
+        "reason": "missing target value",
+        "missing_per_target": {"ints": 5, "words": 5},
+        "message": "dropped 8 rows with a missing target value (ints: 5, words: 5; 300 -> 292 "
+        "rows)",
+    }
     small = data.subsample(150, random_state=0)
     assert small.Y.shape == (150, 2) and small.X.shape[0] == 150
+    assert small.changes[-1]["message"] == "using a stratified sample of 150 rows"
+    assert data.changes[-1]["change"] != "sample_rows"  # the full data set is unchanged
     assert small.labels == data.labels and data.subsample(None) is data
 
 

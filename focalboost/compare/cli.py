@@ -387,7 +387,7 @@ def compare(args, stdout=None):
     returns the :class:`~focalboost.compare.engine.Comparison`."""
     import matplotlib
 
-    from .engine import run_comparison
+    from .engine import run_comparison, sample_rows
     from .report import check_output_dir, format_table, table_notes, write_outputs
 
     matplotlib.use("Agg")  # files only, no display
@@ -397,13 +397,9 @@ def compare(args, stdout=None):
     dataset = load_data(args)
     check_alphas(settings, dataset)
     print(dataset.summary(), file=stdout)
-    n_rows = len(dataset.Y) if dataset.is_multilabel else len(dataset.y)
-    if settings.max_rows and settings.max_rows < n_rows:
-        print(
-            f"using a stratified sample of {settings.max_rows:,} rows"
-            + (" (--quick)" if settings.quick else ""),
-            file=stdout,
-        )
+    dataset = sample_rows(dataset, settings)  # as run_comparison would, to print it first
+    for change in dataset.changes:  # each one is in results.json's data_changes too
+        print(change["message"], file=stdout)
     stdout.flush()
     result = run_comparison(dataset, settings)
     paths = write_outputs(result, args.output_dir)

@@ -91,6 +91,12 @@ class Dataset:
         Columns removed before encoding (and why is in ``description``).
     categorical : list of str
         Columns encoded as pandas categories.
+    changes : list of dict
+        What was changed in the data on the way from the file, in order: rows and columns
+        dropped, columns encoded, rows sampled. Each dict has ``"change"`` (``"drop_rows"``,
+        ``"drop_columns"``, ``"encode_columns"``, ``"sample_rows"``), counts and names, and
+        ``"message"``, the line ``focalboost compare`` prints (``results.json``'s
+        ``data_changes``).
     """
 
     name: str
@@ -101,6 +107,7 @@ class Dataset:
     description: str = ""
     dropped: list = field(default_factory=list)
     categorical: list = field(default_factory=list)
+    changes: list = field(default_factory=list)
 
     @property
     def n_classes(self):
@@ -132,12 +139,18 @@ class Dataset:
             f"({len(self.categorical)} categorical), target {self.target!r}: {shares}"
         )
 
-    def subsample(self, n_rows, random_state=0):
-        """A stratified random subset of ``n_rows`` rows (all rows if there are fewer)."""
+    def subsample(self, n_rows, random_state=0, note=""):
+        """A stratified random subset of ``n_rows`` rows (all rows if there are fewer), with
+        the sample in :attr:`changes` (``note`` ends its message)."""
         if n_rows is None or n_rows >= len(self.y):
             return self
         idx = _stratified_rows(len(self.y), n_rows, self.y, random_state)
-        return replace(self, X=self.X.iloc[idx].reset_index(drop=True), y=self.y[idx])
+        return replace(
+            self,
+            X=self.X.iloc[idx].reset_index(drop=True),
+            y=self.y[idx],
+            changes=[*self.changes, _sample_change(n_rows, len(self.y), note)],
+        )
 
 
 @dataclass
@@ -157,7 +170,7 @@ class MultiLabelDataset:
         The value of each target column that became 1.
     negative_classes : list
         The other value of each target column.
-    description, dropped, categorical : as for :class:`Dataset`.
+    description, dropped, categorical, changes : as for :class:`Dataset`.
     """
 
     name: str
@@ -169,6 +182,7 @@ class MultiLabelDataset:
     description: str = ""
     dropped: list = field(default_factory=list)
     categorical: list = field(default_factory=list)
+    changes: list = field(default_factory=list)
 
     is_multilabel = True
     is_binary = False
@@ -199,12 +213,27 @@ class MultiLabelDataset:
             f"{shares}"
         )
 
-    def subsample(self, n_rows, random_state=0):
-        """A random subset of ``n_rows`` rows, stratified by :func:`multilabel_strata`."""
+    def subsample(self, n_rows, random_state=0, note=""):
+        """A random subset of ``n_rows`` rows, stratified by :func:`multilabel_strata`, with
+        the sample in :attr:`changes`."""
         if n_rows is None or n_rows >= len(self.Y):
             return self
         idx = _stratified_rows(len(self.Y), n_rows, multilabel_strata(self.Y, min_size=2), random_state)
-        return replace(self, X=self.X.iloc[idx].reset_index(drop=True), Y=self.Y[idx])
+        return replace(
+            self,
+            X=self.X.iloc[idx].reset_index(drop=True),
+            Y=self.Y[idx],
+            changes=[*self.changes, _sample_change(n_rows, len(self.Y), note)],
+        )
+
+
+def _sample_change(n_rows, n, note):
+    return {
+        "change": "sample_rows",
+        "rows": int(n_rows),
+        "rows_before": int(n),
+        "message": f"using a stratified sample of {n_rows:,} rows{note}",
+    }
 
 
 def multilabel_strata(Y, min_size=2):
@@ -257,6 +286,8 @@ def load_nasscds():
         df,
         "dead",
         drop=["injSeverity", "caseid", "weight", "rownames"],
+        drop_reason="injSeverity encodes the outcome, caseid is an identifier, weight a survey "
+        "weight, rownames a row number",
         positive_class="dead",
         name="nassCDS",
         description=description,
@@ -272,7 +303,13 @@ def load_diamonds():
         "'cut' with 5 skewed classes. Dropped: rownames (row number)."
     )
     return from_dataframe(
-        df, "cut", drop=["rownames"], class_order=order, name="diamonds", description=description
+        df,
+        "cut",
+        drop=["rownames"],
+        drop_reason="a row number",
+        class_order=order,
+        name="diamonds",
+        description=description,
     )
 
 
@@ -375,8 +412,12 @@ def from_dataframe(
     max_categories=MAX_CATEGORIES,
     name="data",
     description="",
+    drop_reason="--drop",
 ):
     """Split a DataFrame into encoded features and integer labels.
+
+    Every change made to the data on the way (rows without a target, columns dropped, columns
+    encoded) is in the returned data set's ``changes``.
 
     Parameters
     ----------
@@ -394,6 +435,8 @@ def from_dataframe(
         Order of the class labels (default: sorted, or the order of a categorical target).
     max_categories : int
         A text column with more distinct values than this is refused (see :func:`encode_features`).
+    drop_reason : str
+        Why the ``drop`` columns go, for :attr:`Dataset.changes` (default ``"--drop"``).
     """
     import pandas as pd
 
@@ -409,7 +452,7 @@ def from_dataframe(
                 )
             return _multilabel_from_dataframe(
                 df, targets, drop=drop, max_categories=max_categories, name=name,
-                description=description,
+                description=description, drop_reason=drop_reason,
             )
         if not targets:
             raise DataError("no target column given")
@@ -429,18 +472,34 @@ def from_dataframe(
     if target in drop:
         raise DataError(f"the target column {target!r} cannot also be dropped")
 
+    _check_rows(df)
+    changes = []
     labels = df[target]
     keep = labels.notna().to_numpy()
     if not keep.any():
         raise DataError(f"target column {target!r} has no values (all missing)")
+    if not keep.all():
+        n_missing = int((~keep).sum())
+        changes.append(
+            {
+                "change": "drop_rows",
+                "rows": n_missing,
+                "rows_before": len(df),
+                "rows_after": len(df) - n_missing,
+                "reason": f"missing target {target!r}",
+                "message": f"dropped {n_missing:,} rows whose target {target!r} is missing "
+                f"({len(df):,} -> {len(df) - n_missing:,} rows)",
+            }
+        )
     df = df.loc[keep].reset_index(drop=True)
     labels = df[target]
 
     y, classes = _encode_target(labels, target, positive_class, class_order)
-    X = encode_features(df.drop(columns=[target, *drop]), max_categories=max_categories)
+    X, encoded = _encode_features(df.drop(columns=[target, *drop]), max_categories)
     if X.shape[1] == 0:
         raise DataError(f"no feature columns left after removing the target {target!r} and {drop}")
     check_finite(X)
+    changes += _column_changes(drop, drop_reason, encoded, X)
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     return Dataset(
         name=name,
@@ -451,10 +510,51 @@ def from_dataframe(
         description=description,
         dropped=list(drop),
         categorical=categorical,
+        changes=changes,
     )
 
 
-def _multilabel_from_dataframe(df, targets, *, drop, max_categories, name, description):
+def _check_rows(df):
+    if len(df) == 0:
+        raise DataError(
+            f"the data have no rows (only the header: {_list_columns(list(df.columns))})"
+        )
+
+
+def _column_changes(drop, drop_reason, encoded, X):
+    """:attr:`Dataset.changes` entries for dropped and encoded columns."""
+    changes = []
+    if drop:
+        changes.append(
+            {
+                "change": "drop_columns",
+                "columns": list(drop),
+                "reason": drop_reason,
+                "message": f"dropped column(s) {', '.join(drop)} ({drop_reason})",
+            }
+        )
+    texts = {
+        "category": "encoded text column(s) as categories",
+        "number": "read text column(s) of numbers as numbers",
+        "0/1": "encoded boolean column(s) as 0/1",
+    }
+    for kind, what in texts.items():
+        cols = [c for c, k in encoded.items() if k == kind]
+        if not cols:
+            continue
+        if kind == "category":
+            shown = ", ".join(f"{c} ({len(X[c].cat.categories)} values)" for c in cols)
+        else:
+            shown = ", ".join(cols)
+        changes.append(
+            {"change": "encode_columns", "as": kind, "columns": cols, "message": f"{what}: {shown}"}
+        )
+    return changes
+
+
+def _multilabel_from_dataframe(
+    df, targets, *, drop, max_categories, name, description, drop_reason="--drop"
+):
     import pandas as pd
 
     columns = [str(c) for c in df.columns]
@@ -477,10 +577,27 @@ def _multilabel_from_dataframe(df, targets, *, drop, max_categories, name, descr
     if both:
         raise DataError(f"target column(s) {both} cannot also be dropped")
 
+    _check_rows(df)
+    changes = []
     keep = df[targets].notna().all(axis=1).to_numpy()
     if not keep.any():
         raise DataError(f"no row has a value in every target column {targets}")
     n_missing = int((~keep).sum())
+    if n_missing:
+        per_column = {t: int(df[t].isna().sum()) for t in targets}
+        shown = ", ".join(f"{t}: {c:,}" for t, c in per_column.items() if c)
+        changes.append(
+            {
+                "change": "drop_rows",
+                "rows": n_missing,
+                "rows_before": len(df),
+                "rows_after": len(df) - n_missing,
+                "reason": "missing target value",
+                "missing_per_target": per_column,
+                "message": f"dropped {n_missing:,} rows with a missing target value ({shown}; "
+                f"{len(df):,} -> {len(df) - n_missing:,} rows)",
+            }
+        )
     df = df.loc[keep].reset_index(drop=True)
 
     Y, positives, negatives = [], [], []
@@ -503,12 +620,13 @@ def _multilabel_from_dataframe(df, targets, *, drop, max_categories, name, descr
         Y.append(y)
         negatives.append(classes[0])
         positives.append(classes[1])
-    X = encode_features(df.drop(columns=[*targets, *drop]), max_categories=max_categories)
+    X, encoded = _encode_features(df.drop(columns=[*targets, *drop]), max_categories)
     if X.shape[1] == 0:
         raise DataError(
             f"no feature columns left after removing the targets {targets} and {drop}"
         )
     check_finite(X)
+    changes += _column_changes(drop, drop_reason, encoded, X)
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     if n_missing:
         description += f" ({n_missing:,} rows with a missing label dropped)"
@@ -522,6 +640,7 @@ def _multilabel_from_dataframe(df, targets, *, drop, max_categories, name, descr
         description=description,
         dropped=list(drop),
         categorical=categorical,
+        changes=changes,
     )
 
 
@@ -650,15 +769,24 @@ def encode_features(X, *, max_categories=MAX_CATEGORIES):
     * anything else (identifiers or free text with more distinct values, dates, times, mixed
       objects) raises :class:`DataError` naming the columns.
     """
+    return _encode_features(X, max_categories)[0]
+
+
+def _encode_features(X, max_categories):
+    """:func:`encode_features` and, by column, what was done to it: ``"category"`` (text
+    become categories), ``"number"`` (text read as numbers), ``"0/1"`` (booleans); columns kept
+    as they were are not listed."""
     import pandas as pd
 
     out = {}
+    encoded = {}
     refused = []
     for col in X.columns:
         s = X[col]
         dtype = s.dtype
         if pd.api.types.is_bool_dtype(dtype):
             out[col] = s.astype(np.float64 if s.isna().any() else np.int8)
+            encoded[col] = "0/1"
         elif isinstance(dtype, pd.CategoricalDtype):
             n = s.nunique(dropna=True)
             if n > max_categories:
@@ -681,6 +809,7 @@ def encode_features(X, *, max_categories=MAX_CATEGORIES):
             numbers = pd.to_numeric(nonnull, errors="coerce")
             if len(nonnull) and numbers.notna().all():
                 out[col] = pd.to_numeric(s, errors="coerce")
+                encoded[col] = "number"
                 continue
             text = s.map(
                 lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
@@ -693,6 +822,7 @@ def encode_features(X, *, max_categories=MAX_CATEGORIES):
                 continue
             categories = sorted(text.dropna().unique())
             out[col] = pd.Categorical(text, categories=categories)
+            encoded[col] = "category"
         else:
             refused.append(f"{col!r} (dtype {dtype})")
     if refused:
@@ -702,4 +832,4 @@ def encode_features(X, *, max_categories=MAX_CATEGORIES):
             "text, dates and objects do not. Drop them (--drop NAME) or encode them yourself"
             + (" (or raise --max-categories)" if any("distinct" in r for r in refused) else "")
         )
-    return pd.DataFrame(out, index=X.index)
+    return pd.DataFrame(out, index=X.index), encoded

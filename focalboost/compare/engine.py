@@ -470,6 +470,14 @@ def _search_focal(spec, grid, folds, settings, K, X_train, y_train, X_valid, y_v
     return table, best[0], best[1]
 
 
+def sample_rows(dataset, settings):
+    """The stratified sample of ``settings.max_rows`` rows that :func:`run_comparison` runs on
+    (the data set itself when it has no more rows); the sample is in its ``changes``."""
+    return dataset.subsample(
+        settings.max_rows, random_state=settings.seed, note=" (--quick)" if settings.quick else ""
+    )
+
+
 def run_comparison(dataset, settings):
     """Train and score every model; returns a :class:`Comparison` (nothing written, no table).
 
@@ -488,7 +496,7 @@ def run_comparison(dataset, settings):
     from .datasets import multilabel_strata
 
     start = time.perf_counter()
-    dataset = dataset.subsample(settings.max_rows, random_state=settings.seed)
+    dataset = sample_rows(dataset, settings)  # a no-op on a data set sampled already
     check_class_sizes(dataset, settings)
     multilabel = dataset.is_multilabel
     X = dataset.X

@@ -289,6 +289,8 @@ def _write_outputs(result, out):
     settings = result.settings
     doc = {
         "dataset": _dataset_doc(ds),
+        # everything done to the data on the way from the file, one printed line each
+        "data_changes": list(getattr(ds, "changes", [])),
         "split": result.split,
         "metrics": {
             "ece": f"expected calibration error over {ECE_BINS} "
