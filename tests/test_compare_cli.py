@@ -633,6 +633,20 @@ def test_few_test_positives_are_a_printed_and_recorded_warning(tmp_path, capsys)
     assert doc["warnings"] == [line]
 
 
+def test_output_piped_into_head_is_no_internal_error(tmp_path):
+    """| head closing stdout early gave a BrokenPipeError traceback and the bug-report line."""
+    script = (
+        f"{sys.executable} -m focalboost compare --data {tmp_path / 'x.csv'} --target label "
+        f"--drop id --backend lightgbm --quick --gamma 1 --alpha none --no-progress "
+        f"--output-dir {tmp_path / 'out'} | head -1"
+    )
+    _user_frame(n=200).to_csv(tmp_path / "x.csv", index=False)
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.stdout.startswith("x.csv: 200 rows")
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert "BrokenPipe" not in proc.stderr
+
+
 def test_no_traceback_from_the_process(tmp_path):
     proc = subprocess.run(
         [

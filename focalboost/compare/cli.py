@@ -453,6 +453,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("focalboost: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout closed early (| head): stop quietly, as Python's docs advise
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_INTERNAL
     except Exception as exc:
         library = _library_error(exc)
         if library:  # every input check focalboost knows of passed, yet the library refused
