@@ -336,12 +336,55 @@ def check_out(out, shape, name="out"):
     return grad, hess
 
 
-def check_loss_output(value, shape, name="loss_function"):
-    """A user's loss function returned one float64 loss per row (shape ``shape``)."""
+def function_name(function):
+    """``module.qualname`` of a function (its repr for other callables), for messages."""
+    qualname = getattr(function, "__qualname__", None)
+    if qualname is None:
+        return repr(function)
+    module = getattr(function, "__module__", None)
+    return qualname if module in (None, "builtins", "__main__") else f"{module}.{qualname}"
+
+
+def _rows_of(arr, bad):
+    """Indices of the rows of ``arr`` where the boolean ``bad`` (same leading axis) holds."""
+    return np.flatnonzero(bad.reshape(bad.shape[0], -1).any(axis=1)) if bad.ndim else np.array([], int)
+
+
+def check_loss_output(value, shape, name="loss_function", function=None, margins=None, rows_at=None):
+    """A user's loss function returned one finite float64 loss per row (shape ``shape``).
+
+    ``function`` and ``margins`` (what it was called with) name the function and show the
+    margins of the rows where it returned NaN or an infinite value; ``rows_at``, the rows' own
+    margins when ``margins`` are points around them (finite differences).
+    """
     value = np.asarray(value, dtype=np.float64)
     if value.shape != shape:
         raise ValueError(f"{name} must return one loss per row, shape {shape}, got shape {value.shape}")
+    if margins is not None and not np.all(np.isfinite(value)):
+        rows = _rows_of(value, ~np.isfinite(value))
+        raise ValueError(
+            f"{name} {function_name(function)} must return finite losses; it returned NaN or "
+            f"infinite values for {rows.size} row(s) (e.g. rows {rows[:3].tolist()}: "
+            f"{value[rows[:3]].tolist()}) at the margins {np.asarray(margins)[rows[:3]].tolist()}"
+            + ("" if rows_at is None or rows_at is margins else
+               f", evaluated for the finite differences around the rows' margins "
+               f"{np.asarray(rows_at)[rows[:3]].tolist()}")
+        )
     return value
+
+
+def check_finite_differences(grad, hess, function, margins, name="loss_function"):
+    """The finite-difference gradient and hessian of a user's loss are finite (they overflow
+    when the loss values are too large for differences of them, ~1e307)."""
+    bad = ~(np.isfinite(grad) & np.isfinite(hess))
+    if np.any(bad):
+        rows = _rows_of(bad, bad)
+        raise ValueError(
+            f"the finite differences of {name} {function_name(function)} are not finite for "
+            f"{rows.size} row(s) (its losses are too large to difference), e.g. at the margins "
+            f"{np.asarray(margins)[rows[:3]].tolist()}"
+        )
+    return grad, hess
 
 
 # --- probabilities -------------------------------------------------------------------------------

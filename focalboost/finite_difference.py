@@ -40,6 +40,7 @@ from ._validation import (
     HESSIAN_CHOICES,
     check_callable,
     check_choice,
+    check_finite_differences,
     check_loss_output,
     check_n_classes,
 )
@@ -52,19 +53,23 @@ HESSIAN_STEP = 2.0**-8
 MIN_HESSIAN = 1e-6
 
 
-def _call(loss_function, y, x, shape):
-    return check_loss_output(loss_function(y, x), shape)
+def _call(loss_function, y, x, shape, rows_at=None):
+    """The user's losses at margins ``x``: one finite value per row, else a ValueError naming the
+    function and the margins (a NaN loss would otherwise give NaN gradients silently, which
+    XGBoost reports a round later as non-finite margins, or keeps in the last round's trees)."""
+    return check_loss_output(loss_function(y, x), shape, function=loss_function, margins=x, rows_at=rows_at)
 
 
 def _stencils(f_of, x, f0=None):
     """First and second derivative of the elementwise function ``f_of`` at ``x`` (any shape)."""
     h1, h2 = GRADIENT_STEP, HESSIAN_STEP
-    grad = (f_of(x - 2 * h1) - 8 * f_of(x - h1) + 8 * f_of(x + h1) - f_of(x + 2 * h1)) / (12 * h1)
+    f = [f_of(x - 2 * h1), f_of(x - h1), f_of(x + h1), f_of(x + 2 * h1)]
+    g = [f_of(x - 2 * h2), f_of(x - h2), f_of(x + h2), f_of(x + 2 * h2)]
     if f0 is None:
         f0 = f_of(x)
-    hess = (
-        -f_of(x - 2 * h2) + 16 * f_of(x - h2) - 30 * f0 + 16 * f_of(x + h2) - f_of(x + 2 * h2)
-    ) / (12 * h2 * h2)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is an error after the stencils
+        grad = (f[0] - 8 * f[1] + 8 * f[2] - f[3]) / (12 * h1)
+        hess = (-g[0] + 16 * g[1] - 30 * f0 + 16 * g[2] - g[3]) / (12 * h2 * h2)
     return grad, hess
 
 
@@ -75,7 +80,8 @@ def binary_derivatives(loss_function, y, x):
     multi-label margins (each label's loss depends on its own margin only).
     """
     x = np.asarray(x, dtype=np.float64)
-    return _stencils(lambda t: _call(loss_function, y, t, x.shape), x)
+    grad, hess = _stencils(lambda t: _call(loss_function, y, t, x.shape, rows_at=x), x)
+    return check_finite_differences(grad, hess, loss_function, x)
 
 
 def multiclass_derivatives(loss_function, y, Z):
@@ -90,10 +96,10 @@ def multiclass_derivatives(loss_function, y, Z):
         def f_of(column, k=k):
             shifted = Z.copy()
             shifted[:, k] = column
-            return _call(loss_function, y, shifted, (n,))
+            return _call(loss_function, y, shifted, (n,), rows_at=Z)
 
         grad[:, k], hess[:, k] = _stencils(f_of, Z[:, k], f0)
-    return grad, hess
+    return check_finite_differences(grad, hess, loss_function, Z)
 
 
 class _FiniteDifferenceMixin:
@@ -116,6 +122,10 @@ class _FiniteDifferenceMixin:
 
 class FiniteDifferenceBinaryLoss(_FiniteDifferenceMixin, BinaryLossBase):
     """Any binary per-row loss ``f(y, x) -> (n,)`` as a loss object, derivatives by finite differences.
+
+    ``f`` must return finite losses: a NaN or infinite value (at the margins or at the points
+    around them the differences evaluate) raises a ``ValueError`` naming ``f`` and the margins,
+    as do differences that overflow; never a NaN gradient.
 
     ``hessian="positive"`` (default) clips the numerical hessian at :data:`MIN_HESSIAN` so that
     boosting always sees positive curvature; ``hessian="exact"`` returns it as computed.

@@ -150,3 +150,63 @@ def test_a_num_class_that_does_not_fit_the_loss_is_refused_before_training():
     params = {**XGB, "num_class": 3, "disable_default_eval_metric": True}
     with pytest.raises(ValueError, match=r"12000 margins for 4000 rows, 3 per row, but BinaryFocalLoss"):
         xgb.train(params, xgb.DMatrix(X, y), 1, obj=fxgb.objective(BinaryFocalLoss()))
+
+
+# --- finite-difference losses: a NaN from the user's loss is an error naming it ---------------------
+def nan_above_three(y, x):
+    """Log loss, but NaN for margins above 3.0 (a user's bug)."""
+    loss = np.logaddexp(0.0, np.where(y == 1, -x, x))
+    return np.where(x > 3.0, np.nan, loss)
+
+
+def nan_above_three_multiclass(y, Z):
+    loss = -(Z[np.arange(len(y)), y.astype(int)] - np.logaddexp.reduce(Z, axis=1))
+    return np.where(Z.max(axis=1) > 3.0, np.nan, loss)
+
+
+def huge(y, x):
+    return np.full(np.shape(x), 1e307) * (1.0 + x)
+
+
+def test_a_finite_difference_loss_returning_nan_is_an_error_naming_it():
+    loss = FiniteDifferenceBinaryLoss(nan_above_three)
+    y = np.array([1, 0, 1, 0])
+    x = np.array([0.0, 0.5, 3.2, -3.0])
+    with pytest.raises(ValueError, match=r"loss_function test_reliability.nan_above_three must return finite "
+                                         r"losses; it returned NaN or infinite values for 1 row\(s\) "
+                                         r"\(e.g. rows \[2\]: \[nan\]\) at the margins "
+                                         r"\[3.199\d*\], evaluated for the finite differences around the "
+                                         r"rows' margins \[3.2\]"):
+        loss.gradient_hessian(y, x)
+    with pytest.raises(ValueError, match=r"nan_above_three must return finite losses"):
+        loss.loss(y, x)
+    # 2.9995 is fine, but the stencils evaluate 2.9995 + 2**-10 > 3: named as evaluated
+    with pytest.raises(ValueError, match=r"at the margins \[3.000\d*\], evaluated .* margins \[2.9995\]"):
+        loss.gradient_hessian(y[:1], np.array([2.9995]))
+    grad, hess = loss.gradient_hessian(y, np.array([0.0, 0.5, 2.9, -3.0]))
+    assert np.isfinite(grad).all() and np.isfinite(hess).all()
+    multi = FiniteDifferenceMulticlassLoss(nan_above_three_multiclass, 3)
+    Z = np.array([[0.0, 0.2, -1.0], [0.3, 4.0, 0.0]])
+    with pytest.raises(ValueError, match=r"nan_above_three_multiclass must return finite losses.*"
+                                         r"at the margins \[\[0.3, 4.0, 0.0\]\]"):
+        multi.gradient_hessian([0, 1], Z)
+    with pytest.raises(ValueError, match=r"the finite differences of loss_function test_reliability.huge "
+                                         r"are not finite"):
+        FiniteDifferenceBinaryLoss(huge).gradient_hessian(y, x)
+
+
+def test_training_with_a_finite_difference_loss_that_turns_nan_stops_in_that_round():
+    """Before: the NaN gradients went into the trees; XGBoost then said, a round later, that the
+    margins were not finite (blaming them), and a NaN in the last round left an all-NaN model."""
+    X, y = _binary_data(300, shift=0.0)
+    loss = FiniteDifferenceBinaryLoss(nan_above_three)
+    params = {**XGB, "eta": 1.0, "max_depth": 3}
+    two = fxgb.train(params, xgb.DMatrix(X, y), 2, loss=loss).predict(xgb.DMatrix(X), output_margin=True)
+    assert np.all(np.isfinite(two)) and two.max() > 3.0  # the third round meets the NaN
+    for rounds in (3, 6):  # 3: the last round (the old code returned a NaN model)
+        with pytest.raises(ValueError, match=r"nan_above_three must return finite losses"):
+            fxgb.train(params, xgb.DMatrix(X, y), rounds, loss=loss)
+    params = {"objective": flgb.objective(loss), "metric": "None", "verbose": -1, "num_threads": 1,
+              "learning_rate": 1.0}
+    with pytest.raises(ValueError, match=r"nan_above_three must return finite losses"):
+        lgb.train(params, lgb.Dataset(X, y, init_score=flgb.init_score(loss, y)), 5)
