@@ -276,6 +276,31 @@ def test_every_data_change_is_printed_and_recorded(tmp_path, capsys):
     assert doc["split"]["rows"] == 250
 
 
+def test_names_the_libraries_refuse_are_renamed_printed_and_recorded(tmp_path, capsys):
+    """'c[1]' failed in XGBoost and LightGBM, 'd:e' and 'a b'-with-'a_b' in LightGBM, each with
+    a traceback (LightGBM's also a [Fatal] line from C++)."""
+    frame = _user_frame(n=200).drop(columns="id")
+    frame = frame.rename(columns={"x1": "c[1]", "x2": "d:e"}).assign(**{"a b": 1.0})
+    frame.to_csv(tmp_path / "names.csv", index=False)
+    code, out, err = _run(
+        capsys, "--quick", "--data", str(tmp_path / "names.csv"), "--target", "label",
+        "--gamma", "1", "--alpha", "none", "--no-progress", "--output-dir", str(tmp_path / "out"),
+    )
+    assert code == 0, err
+    line = (
+        "renamed column(s) for XGBoost/LightGBM, which do not take \" , : [ ] { } < or "
+        "whitespace in feature names: 'c[1]' -> 'c_1_', 'd:e' -> 'd_e', 'a b' -> 'a_b'"
+    )
+    assert out.splitlines()[2] == line
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["data_changes"][-1] == {
+        "change": "rename_columns",
+        "columns": {"c[1]": "c_1_", "d:e": "d_e", "a b": "a_b"},
+        "message": line,
+    }
+    assert doc["dataset"]["features"] == ["c_1_", "d_e", "colour", "a_b"]
+
+
 def test_quick_multiclass_parquet(tmp_path, capsys):
     path = tmp_path / "three.parquet"  # pyarrow is a dev (and compare) dependency
     _user_frame(n=900, n_classes=3, seed=1).to_parquet(path)
@@ -428,17 +453,17 @@ def user_csv(tmp_path):
         ),
         (["--data", "{one_class}", "--target", "label"], "has a single class 'ok' in all 200 rows"),
         (
-            ["--data", "{text_id}", "--target", "label"],
+            ["--data", "{text_id}", "--target", "label", "--drop", "id"],
             "cannot encode these non-numeric column(s): 'name' (text with 200 distinct values",
         ),
         (["--data", "{csv}"], "needs --target COLUMN"),
         (["--target", "label"], "--target needs --data"),
         (
-            ["--data", "{csv}", "--target", "label", "--alpha", "1:2"],
+            ["--data", "{csv}", "--target", "label", "--drop", "id", "--alpha", "1:2"],
             "per-class weights are for multiclass targets",
         ),
         (
-            ["--data", "{tiny_class}", "--target", "label"],
+            ["--data", "{tiny_class}", "--target", "label", "--drop", "id"],
             "class(es) with fewer than 10 rows ('fraud': 3)",
         ),
         (
@@ -461,7 +486,7 @@ def user_csv(tmp_path):
             "target column(s) ['nothere'] not found; the columns are: 'x1', 'x2'",
         ),
         (
-            ["--data", "{ml_rare}", "--target", "label,flag"],
+            ["--data", "{ml_rare}", "--target", "label,flag", "--drop", "id"],
             "label(s) with fewer than 10 rows on one side ('flag': 3 with, 197 without)",
         ),
         (
@@ -469,7 +494,7 @@ def user_csv(tmp_path):
             "--positive-class is for one binary target",
         ),
         (
-            ["--data", "{ml_rare}", "--target", "label,flag", "--alpha", "1:2"],
+            ["--data", "{ml_rare}", "--target", "label,flag", "--drop", "id", "--alpha", "1:2"],
             "with several target columns alpha is applied to every label",
         ),
         # infinite features: XGBoost's traceback and C++ stack (exit 1); LightGBM ran silently
@@ -484,9 +509,37 @@ def user_csv(tmp_path):
             "'x1' (1 infinite); 'x2' (2 infinite, 1 beyond +-3.4e38)",
         ),
         (["--data", "{inf}", "--target", "label,flag"], "'x1' (1 infinite)"),
+        # identifiers, names the libraries refuse, repeated names
+        (
+            ["--data", "{csv}", "--target", "label"],
+            "column(s) that look like row identifiers, not features (a model could only memorise "
+            "them): 'id' (integers, a different one in every row, named like an identifier). "
+            "Leave them out with --drop id",
+        ),
+        (
+            ["--data", "{saved_index}", "--target", "label", "--drop", "id"],
+            "'Unnamed: 0' (integers, a different one in every row, named like an identifier). "
+            "Leave them out with --drop 'Unnamed: 0'",
+        ),
+        (
+            ["--data", "{row_number}", "--target", "label", "--drop", "id"],
+            "'n' (integers increasing down the file: a row number or a time stamp)",
+        ),
+        (
+            ["--data", "{text_id_few}", "--target", "label", "--drop", "id"],
+            "'name' (text, a different value in every row)",
+        ),
+        (
+            ["--data", "{repeated}", "--target", "label"],
+            "column name(s) 'x1' appear more than once in the header of '",
+        ),
+        (
+            ["--data", "{clash}", "--target", "label", "--drop", "id"],
+            "with them replaced by '_', 'a b' and 'a_b' would have the same name",
+        ),
         # a test part without a single positive gave PR-AUC 0.000 and exit 0
         (
-            ["--data", "{fewpos}", "--target", "label", "--test-size", "0.03"],
+            ["--data", "{fewpos}", "--target", "label", "--drop", "id", "--test-size", "0.03"],
             "class(es) with fewer than 34 rows ('fraud': 13); the comparison needs at least 34 "
             "rows per class for its stratified test, validation and 2-fold splits (--test-size "
             "0.03, --valid-size 0.2, --cv-folds 2)",
@@ -504,6 +557,11 @@ def test_bad_input_message_and_exit_code(args, message, user_csv, tmp_path, caps
         "ml_three": lambda f: f.assign(flag=np.arange(len(f)) % 3),
         "ml_rare": lambda f: f.assign(flag=(np.arange(len(f)) < 3).astype(int)),
         "header_only": lambda f: f.iloc[:0],
+        "saved_index": lambda f: f,  # written with its index below: pandas' 'Unnamed: 0'
+        "row_number": lambda f: f.assign(n=np.arange(len(f)) + 1000),
+        "text_id_few": lambda f: f.assign(name=[f"person {i}" for i in range(len(f))]).iloc[:60],
+        "repeated": lambda f: f.rename(columns={"x2": "x1"}),
+        "clash": lambda f: f.assign(**{"a b": 1.0, "a_b": 2.0}),
         "fewpos": lambda f: f.assign(label=np.where(np.arange(len(f)) % 16 == 0, "fraud", "ok")),
         "inf": lambda f: f.assign(
             x1=np.where(np.arange(len(f)) == 5, np.inf, f["x1"]),
@@ -513,7 +571,7 @@ def test_bad_input_message_and_exit_code(args, message, user_csv, tmp_path, caps
         ),
     }.items():
         path = tmp_path / f"{name}.csv"
-        change(frame).to_csv(path, index=False)
+        change(frame).to_csv(path, index=name == "saved_index")
         files[name] = str(path)
     argv = [a.format(**files) for a in args]
     code, out, err = _run(capsys, *argv, "--quick", "--output-dir", str(tmp_path / "o"))

@@ -133,6 +133,32 @@ def test_infinite_features_are_refused_with_their_names_nan_is_fine():
     assert from_dataframe(ok, "label").X["num"].isna().sum() == 10
 
 
+@pytest.mark.parametrize(
+    "name, values, refused",
+    [
+        ("id", np.random.default_rng(0).permutation(60), True),
+        ("user_id", np.random.default_rng(0).permutation(60) + 10**6, True),
+        ("userId", np.random.default_rng(0).permutation(60), True),
+        ("ROW_INDEX", np.random.default_rng(0).permutation(60), True),
+        ("serial", np.arange(60) * 3 + 7, True),  # in order: a row number
+        ("countdown", np.arange(60)[::-1].astype(float), True),  # integers stored as floats
+        ("amount", np.random.default_rng(0).permutation(60), False),  # no order, plain name
+        ("paid", np.random.default_rng(0).permutation(60), False),  # 'id' is not a word here
+        ("id", np.r_[np.arange(59), np.nan], False),  # a missing value: not an identifier
+        ("id", np.arange(60) % 30, False),  # repeated values
+        ("sorted", np.arange(60) + 0.5, False),  # not integers
+    ],
+)
+def test_identifier_columns_are_refused_with_the_drop_to_use(name, values, refused):
+    df = _frame().assign(**{name: values})
+    if refused:
+        with pytest.raises(DataError, match=rf"look like row identifiers.*'{name}' .*--drop {name}$"):
+            from_dataframe(df, "label")
+        assert name not in from_dataframe(df, "label", drop=[name]).X.columns
+    else:
+        assert name in from_dataframe(df, "label").X.columns
+
+
 def test_dates_and_objects_are_refused():
     df = _frame()
     df["when"] = pd.date_range("2020-01-01", periods=len(df))

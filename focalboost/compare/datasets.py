@@ -29,6 +29,8 @@ naming them: drop them or encode them yourself.
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -47,6 +49,8 @@ __all__ = [
     "from_dataframe",
     "encode_features",
     "check_finite",
+    "check_identifiers",
+    "safe_feature_names",
     "multilabel_strata",
     "split_targets",
 ]
@@ -354,11 +358,22 @@ def read_table(path):
 
         errors = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error)
         try:
-            df = pd.read_csv(path, sep="\t" if kind == ".tsv" else ",")
+            options = {"sep": "\t" if kind == ".tsv" else ","}
+            df = pd.read_csv(path, **options)
             if df.shape[1] == 1 and any(ch in str(df.columns[0]) for ch in ";\t|"):
-                df = pd.read_csv(path, sep=None, engine="python")  # sniff ; | or tab
+                options = {"sep": None, "engine": "python"}  # sniff ; | or tab
+                df = pd.read_csv(path, **options)
+            # pandas renames a repeated name 'a' to 'a.1', 'a.2': read the header as it is
+            header = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
         except errors as exc:
             raise DataError(f"cannot read {str(path)!r} as CSV: {exc}") from None
+        names = [str(v) for v in header.iloc[0]] if len(header) else []
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise DataError(
+                f"column name(s) {', '.join(map(repr, repeated))} appear more than once in the "
+                f"header of {str(path)!r}: rename the copies in the file"
+            )
         return df
     allowed = ", ".join(CSV_SUFFIXES + PARQUET_SUFFIXES)
     raise DataError(
@@ -499,7 +514,10 @@ def from_dataframe(
     if X.shape[1] == 0:
         raise DataError(f"no feature columns left after removing the target {target!r} and {drop}")
     check_finite(X)
+    check_identifiers(X)
     changes += _column_changes(drop, drop_reason, encoded, X)
+    X, renamed = safe_feature_names(X)
+    changes += [renamed] if renamed else []
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     return Dataset(
         name=name,
@@ -626,7 +644,10 @@ def _multilabel_from_dataframe(
             f"no feature columns left after removing the targets {targets} and {drop}"
         )
     check_finite(X)
+    check_identifiers(X)
     changes += _column_changes(drop, drop_reason, encoded, X)
+    X, renamed = safe_feature_names(X)
+    changes += [renamed] if renamed else []
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     if n_missing:
         description += f" ({n_missing:,} rows with a missing label dropped)"
@@ -647,6 +668,104 @@ def _multilabel_from_dataframe(
 #: the largest magnitude XGBoost can hold: it stores features as float32, so a larger finite
 #: float64 becomes inf there and fails exactly like inf (measured: 1e300 in a CSV column)
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+#: last words of a column name that mark an identifier (``id``, ``user_id``, ``userId``, ``ID``)
+ID_WORDS = frozenset({"id", "ids", "uuid", "guid", "idx", "index", "key", "rownames"})
+
+
+def _looks_like_id_name(name):
+    if re.fullmatch(r"unnamed: ?\d+", name, flags=re.IGNORECASE):  # pandas' saved index
+        return True
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", name)  # snake, kebab, camelCase
+    return bool(words) and words[-1].lower() in ID_WORDS
+
+
+def check_identifiers(X):
+    """Refuse feature columns that look like row identifiers, naming them and the ``--drop``.
+
+    A column is taken for an identifier when every row has its own value (no missing value)
+    and, for integers, it is named like one (``id``, ``*_id``, ``userId``, ``index``, pandas'
+    ``Unnamed: 0``) or strictly increasing or decreasing down the file (a row number); for text
+    (a category with one row per value), always. A model can only memorise such a column.
+    Refused, not dropped: the test is a heuristic, and a refusal is what text identifiers with
+    many values get already; ``--drop`` is the one way to leave a column out either way.
+    Integers unique per row with another name, in no order (a random customer number), are not
+    caught.
+    """
+    import pandas as pd
+
+    n = len(X)
+    if n < 20:  # fewer rows than a comparison needs (10 per class): too few to tell
+        return
+    found = []
+    for col in X.columns:
+        s = X[col]
+        if s.isna().any():
+            continue
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            if s.nunique() == n:
+                found.append((col, "text, a different value in every row"))
+            continue
+        if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
+            continue
+        values = s.to_numpy(dtype=np.float64)
+        if not np.all(values == np.round(values)) or len(np.unique(values)) != n:
+            continue
+        steps = np.diff(values)
+        if _looks_like_id_name(str(col)):
+            found.append((col, "integers, a different one in every row, named like an identifier"))
+        elif np.all(steps > 0) or np.all(steps < 0):
+            order = "increasing" if steps[0] > 0 else "decreasing"
+            found.append(
+                (col, f"integers {order} down the file: a row number or a time stamp")
+            )
+    if found:
+        names = [c for c, _ in found]
+        raise DataError(
+            "column(s) that look like row identifiers, not features (a model could only "
+            "memorise them): " + "; ".join(f"{c!r} ({why})" for c, why in found)
+            + f". Leave them out with --drop {shlex.quote(','.join(names))}"
+        )
+
+
+#: characters a feature name may not hold: LightGBM refuses " , : [ ] { } (and a newline),
+#: XGBoost [ ] <; LightGBM also turns whitespace into "_" by itself. focalboost replaces them
+#: all with "_", so both libraries get the same names and the change is printed.
+BAD_NAME = re.compile(r'[",:\[\]{}<\s]')
+
+
+def safe_feature_names(X):
+    """``X`` with names both libraries accept, and the renaming as a :attr:`Dataset.changes`
+    entry (None when no name changed). Two columns that end up with one name are refused."""
+    renamed = {}
+    names = []
+    for i, col in enumerate(X.columns):
+        new = BAD_NAME.sub("_", str(col)) if str(col) else f"unnamed_{i}"
+        if new != col:
+            renamed[col] = new
+        names.append(new)
+    if not renamed:
+        return X, None
+    clashes = sorted({c for c in names if names.count(c) > 1})
+    if clashes:
+        groups = [
+            " and ".join(repr(old) for old, new in zip(X.columns, names) if new == c)
+            for c in clashes
+        ]
+        raise DataError(
+            "XGBoost and LightGBM do not take the characters \" , : [ ] { } < or whitespace in "
+            f"feature names; with them replaced by '_', {'; '.join(groups)} would have the same "
+            "name: rename one of them in the file, or leave it out with --drop NAME"
+        )
+    shown = ", ".join(f"{old!r} -> {new!r}" for old, new in renamed.items())
+    change = {
+        "change": "rename_columns",
+        "columns": {str(k): v for k, v in renamed.items()},
+        "message": "renamed column(s) for XGBoost/LightGBM, which do not take \" , : [ ] { } < "
+        f"or whitespace in feature names: {shown}",
+    }
+    return X.set_axis(names, axis=1), change
 
 
 def check_finite(X):
