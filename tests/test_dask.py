@@ -412,3 +412,17 @@ def test_xgboost_workers_read_labels_and_margins_in_place(client):
     _with_timeout(lambda: model.fit(Xd, yd, sample_weight=wd))
     assert type(model.get_booster()) is xgb.Booster
     assert len(model.get_params()["callbacks"]) == 1
+
+
+def test_a_dask_xgboost_model_file_loads_into_the_local_estimator(client, tmp_path):
+    X, y, _ = _data(3, n=900)
+    labels = np.array(["low", "mid", "high"])[y]
+    Xd, yd = da.from_array(X, chunks=300), da.from_array(labels, chunks=300)
+    model = _with_timeout(lambda: FocalDaskXGBClassifier(alpha="balanced", **XGB_KW).fit(Xd, yd))
+    model.save_model(tmp_path / "dask.ubj")
+    local = FocalXGBClassifier().load_model(tmp_path / "dask.ubj")
+    np.testing.assert_array_equal(local.classes_, model.classes_)
+    np.testing.assert_array_equal(local.predict_proba(X), model.predict_proba(Xd).compute())
+    again = FocalDaskXGBClassifier().load_model(tmp_path / "dask.ubj")
+    again.client = client
+    np.testing.assert_array_equal(again.predict(Xd).compute(), model.predict(Xd).compute())
