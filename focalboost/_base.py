@@ -167,7 +167,8 @@ class MulticlassLossBase(_LossBase):
     def predict_proba(self, raw_prediction):
         """Softmax probabilities, shape (n, K)."""
         raw = as_raw(raw_prediction, 2)
-        return softmax(raw, axis=1)
+        with np.errstate(over="ignore"):  # z - max(z) = -inf for rows like [1e308, -1e308]: p = 0
+            return softmax(raw, axis=1)
 
     def init_score(self, y_true, sample_weight=None):
         """The constant margin vector z (K,) minimising sum_i w_i loss(y_i, z), centred to mean 0.

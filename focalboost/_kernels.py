@@ -91,6 +91,11 @@ __all__ = [
 
 #: integer gammas up to this value use repeated squaring of r instead of exp(gamma log r)
 MAX_INTEGER_GAMMA = 15
+#: the largest float64; multiclass log-odds u saturate there (see _multiclass_block_in)
+FLOAT64_MAX = float(np.finfo(np.float64).max)
+#: l = -log q above which q = exp(-l) is exactly 0 in float64 (745.2): the exact hessian's
+#: -gamma r l term is evaluated with l capped here, so that it cannot overflow (see _signed_terms)
+ELL_CAP = 1000.0
 
 
 def _want_cache():
@@ -294,7 +299,9 @@ def _signed_terms(u, gamma, exact):
     G = r_gamma * (gql + r)
     bracket = gamma * gql + (2.0 * gamma + 1.0) * r
     if exact:
-        bracket = bracket - gamma * r * ell
+        # l capped at ELL_CAP: beyond it q = exp(-l) is exactly 0, so H is 0 either way, but
+        # gamma r l could overflow to inf at |u| ~ 1e308 and 0 * inf would give NaN
+        bracket = bracket - gamma * r * min(ell, ELL_CAP)
     H = q * r_gamma * bracket
     return q, r, ell, r_gamma, G, H
 
@@ -448,7 +455,10 @@ def _multiclass_block_in(y, raw, i0, nb, K, alpha, w, w_step, Z, E, c_, jm_, m_,
             E[j, b] = e
             sm1_[b] += 0.0 if j == jm_[b] else e
     for b in range(nb):
-        u_[b] = (u_[b] - m_[b]) - _log1p_nonneg(sm1_[b])  # not z_c - lse_o: no rounding at |m|
+        u = (u_[b] - m_[b]) - _log1p_nonneg(sm1_[b])  # not z_c - lse_o: no rounding at |m|
+        # z_c - m overflows when the margins differ by more than the largest float (rows like
+        # [1e308, -1e308]): u saturates at +-FLOAT64_MAX instead, where every term is finite
+        u_[b] = min(max(u, -FLOAT64_MAX), FLOAT64_MAX)
         a_[b] = a_[b] if ok_[b] else 0.0
     return bad_y, bad_x, bad_w
 

@@ -81,6 +81,11 @@ from .posterior import (
 
 
 _logger = logging.getLogger("focalboost")
+#: the largest float64 (multiclass log-odds saturate there, see _huge_parts)
+FLOAT64_MAX = float(np.finfo(np.float64).max)
+#: l = -log q above which q = exp(-l) is 0 in float64 (745.2): the exact hessian's -gamma r l is
+#: evaluated with l capped here so that it cannot overflow (same constant as the kernels')
+ELL_CAP = 1000.0
 _logged_fallbacks = set()
 
 
@@ -113,7 +118,8 @@ def _focal_factor(log_r, gamma):
     """r^gamma computed as exp(gamma log r); exactly 1 when gamma == 0."""
     if gamma == 0.0:
         return np.ones_like(log_r)
-    return np.exp(gamma * log_r)
+    with np.errstate(over="ignore"):  # gamma log r = -inf at |u| ~ 1e308: r^gamma = 0, rightly
+        return np.exp(gamma * log_r)
 
 
 def signed_focal_terms(u, gamma, exact_hessian):
@@ -130,7 +136,8 @@ def signed_focal_terms(u, gamma, exact_hessian):
     grad = -r_gamma * (gamma * q * ell + r)
     bracket = gamma * gamma * q * ell + (2.0 * gamma + 1.0) * r
     if exact_hessian:
-        bracket = bracket - gamma * r * ell
+        # l capped where q = exp(-l) is 0 anyway: gamma r l could overflow at |u| ~ 1e308 (0 * inf)
+        bracket = bracket - gamma * r * np.minimum(ell, ELL_CAP)
     hess = q * r_gamma * bracket
     return loss, grad, hess
 
@@ -151,6 +158,29 @@ def _one_minus_shares(s, log_s, rows):
         masked[np.arange(masked.shape[0]), top[dominant]] = 0.0
         one_minus[rows[dominant], top[dominant]] = masked.sum(axis=1)
     return one_minus
+
+
+#: rows whose other classes' largest |margin| exceeds this take :func:`_huge_parts` (a booster's
+#: margins never come near it; below it the formulas are unchanged, bit for bit)
+HUGE_MARGIN = 2.0**20
+
+
+def _huge_parts(raw, others, y):
+    """u and log s for rows of huge margins, as the kernels compute them: from m = the largest
+    other margin and S = sum_j exp(z_j - m), u = (z_y - m) - log S and log s_j = (z_j - m) - log S.
+
+    The general formulas go through lse_o = m + log S, which rounds log S away once |m| is large
+    (3.4e38 + log 2 == 3.4e38: three equal margins of 3.4e38 gave the shares 1 and 1 instead of
+    1/2 and 1/2), and z_y - lse_o overflows when the margins differ by more than the largest
+    float (rows like [1e308, -1e308]); u saturates at +-FLOAT64_MAX there, like the kernels'.
+    """
+    rows = np.arange(raw.shape[0])
+    m = np.max(others, axis=1)
+    with np.errstate(over="ignore"):
+        shifted = others - m[:, None]  # <= 0; -inf where it overflows, exp gives 0 there
+        log_S = np.log(np.sum(np.exp(shifted), axis=1))
+        u = (raw[rows, y] - m) - log_S
+    return np.clip(u, -FLOAT64_MAX, FLOAT64_MAX), shifted - log_S[:, None]
 
 
 class _FocalMixin:
@@ -302,9 +332,13 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
         rows = np.arange(raw.shape[0])
         others = raw.copy()
         others[rows, y] = -np.inf
-        lse_o = logsumexp(others, axis=1)
-        u = raw[rows, y] - lse_o
-        log_s = others - lse_o[:, None]  # -inf at the true class
+        with np.errstate(over="ignore", invalid="ignore"):  # only in rows of huge margins (below)
+            lse_o = logsumexp(others, axis=1)
+            u = raw[rows, y] - lse_o
+            log_s = others - lse_o[:, None]  # -inf at the true class
+        huge = np.abs(np.max(others, axis=1)) > HUGE_MARGIN
+        if np.any(huge):
+            u[huge], log_s[huge] = _huge_parts(raw[huge], others[huge], y[huge])
         return rows, u, log_s
 
     def init_score(self, y_true, sample_weight=None):

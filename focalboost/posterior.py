@@ -121,8 +121,10 @@ def _g_prime(u, gamma):
 
 
 def _binary_log_odds(x, gamma, alpha):
-    """logit(eta) for margins x (may be +-inf, which give +-inf)."""
-    t = (1.0 + gamma) * x + _log1p_gamma_phi(x, gamma) - _log1p_gamma_phi(-x, gamma)
+    """logit(eta) for margins x (may be +-inf, which give +-inf; so does (1 + gamma) x beyond the
+    largest float, where eta is 0 or 1 to the last digit)."""
+    with np.errstate(over="ignore"):
+        t = (1.0 + gamma) * x + _log1p_gamma_phi(x, gamma) - _log1p_gamma_phi(-x, gamma)
     if alpha is not None:
         t = t + (np.log1p(-alpha) - np.log(alpha))
     return t
@@ -146,16 +148,48 @@ def _log_p_and_log_one_minus_p(z):
     """
     n, K = z.shape
     rows = np.arange(n)
-    lse = logsumexp(z, axis=1)
-    log_p = z - lse[:, None]
+    with np.errstate(over="ignore"):  # only in rows of huge margins, recomputed below
+        lse = logsumexp(z, axis=1)
+        log_p = z - lse[:, None]
+    top = np.argmax(z, axis=1)
+    huge = np.abs(z[rows, top]) > HUGE_MARGIN
+    if np.any(huge):
+        log_p[huge] = _huge_log_p(z[huge])
     with np.errstate(divide="ignore"):
         log_q = np.log1p(-np.exp(log_p))
-    top = np.argmax(z, axis=1)
     others = z.copy()
     others[rows, top] = -np.inf
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         log_q[rows, top] = logsumexp(others, axis=1) - lse
+    if np.any(huge):
+        log_q[rows[huge], top[huge]] = _huge_log_rest(z[huge], top[huge])
     return log_p, log_q
+
+
+#: rows whose largest |margin| exceeds this take _huge_log_p (a booster's margins never come near
+#: it; below it the formulas are unchanged, bit for bit)
+HUGE_MARGIN = 2.0**20
+FLOAT64_MAX = float(np.finfo(np.float64).max)
+
+
+def _huge_log_p(z):
+    """log softmax(z) as (z - m) - log S (m the row's largest margin, S = sum exp(z - m)) for rows
+    of huge margins: z - logsumexp(z) rounds log S away there (two margins of 2^1023 gave
+    log p = 0 each) and overflows where margins differ by more than the largest float."""
+    with np.errstate(over="ignore"):
+        shifted = z - np.max(z, axis=1, keepdims=True)  # <= 0, -inf where it overflows
+    return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+
+
+def _huge_log_rest(z, top):
+    """log(1 - p_top) = log(sum of the others' exp(z_j - m)) - log S, for the rows of
+    :func:`_huge_log_p` (-inf where the others' shares underflow: the row is one-hot)."""
+    rows = np.arange(z.shape[0])
+    with np.errstate(over="ignore", divide="ignore"):
+        shifted = z - z[rows, top][:, None]
+        log_S = np.log(np.sum(np.exp(shifted), axis=1))
+        shifted[rows, top] = -np.inf
+        return np.log(np.sum(np.exp(shifted), axis=1)) - log_S
 
 
 def _log_weights(log_p, log_q, gamma, log_alpha):
@@ -253,6 +287,9 @@ def multiclass_posterior(raw_prediction=None, *, proba=None, gamma, alpha=None):
     if np.any(one_hot):
         log_q = np.where(one_hot[:, None], 0.0, log_q)
     a = _log_weights(log_p, log_q, gamma, log_alpha)
+    # -gamma log(1 - p) overflows for rows of huge margins (1 - p ~ exp(-1e308)): such a class's
+    # weight dominates the row, which a log-weight saturated at the largest float keeps
+    a = np.clip(a, -FLOAT64_MAX, FLOAT64_MAX)
     eta = np.exp(a - logsumexp(a, axis=1, keepdims=True))
     eta /= eta.sum(axis=1, keepdims=True)  # rows sum to 1 within an ulp or two
     if np.any(one_hot):

@@ -210,3 +210,72 @@ def test_training_with_a_finite_difference_loss_that_turns_nan_stops_in_that_rou
               "learning_rate": 1.0}
     with pytest.raises(ValueError, match=r"nan_above_three must return finite losses"):
         lgb.train(params, lgb.Dataset(X, y, init_score=flgb.init_score(loss, y)), 5)
+
+
+# --- huge finite margins -----------------------------------------------------------------------------
+BIG = np.finfo(np.float64).max
+HUGE_BINARY = np.array([2.0**1023, -(2.0**1023), BIG, -BIG, 1e308, -1e308])
+HUGE_ROWS = np.array([
+    [1e308, -1e308, 0.0],
+    [-1e308, 1e308, 1e308],
+    [2.0**1023, 2.0**1023, 0.0],
+    [-BIG, BIG, 0.0],
+    [3.4e38, 3.4e38, 3.4e38],
+    [1e308, 0.0, 0.0],
+])
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 2.5, 20.0])
+@pytest.mark.parametrize("hessian", ["positive", "exact"])
+def test_huge_binary_margins_give_finite_values(gamma, hessian):
+    """The exact hessian was NaN beyond |x| ~ 1e308 / gamma: 0 * (-inf) from gamma r l."""
+    loss = BinaryFocalLoss(gamma, 0.25, hessian=hessian)
+    for y in (np.ones(6), np.zeros(6)):
+        for values in (loss.gradient_hessian(y, HUGE_BINARY), loss.reference_gradient_hessian(y, HUGE_BINARY),
+                       (loss.loss(y, HUGE_BINARY), loss.reference_loss(y, HUGE_BINARY)),
+                       (loss.posterior(HUGE_BINARY), loss.predict_proba(HUGE_BINARY))):
+            for v in values:
+                assert np.all(np.isfinite(v)), values
+        grad, hess = loss.gradient_hessian(y, HUGE_BINARY)
+        wrong = np.sign(HUGE_BINARY) != np.where(y == 1, 1, -1)  # confidently wrong rows
+        np.testing.assert_array_equal(np.abs(grad[wrong]), np.where(y[wrong] == 1, 0.25, 0.75))
+        assert np.all(hess == 0) and np.all(grad[~wrong] == 0)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 7.5])
+@pytest.mark.parametrize("hessian", ["positive", "exact"])
+@pytest.mark.parametrize("alpha", [None, [0.2, 1.0, 0.5]])
+def test_huge_multiclass_margins_give_finite_values(gamma, hessian, alpha):
+    """Rows like [1e308, -1e308, 0] gave NaN gradients, hessians and posteriors (z_y - lse
+    overflowed), and [2^1023, 2^1023, 0] a posterior of [1, 1, 0]."""
+    loss = MulticlassFocalLoss(3, gamma, alpha, hessian=hessian)
+    for y in range(3):
+        labels = np.full(len(HUGE_ROWS), y)
+        fast, ref = loss.gradient_hessian(labels, HUGE_ROWS), loss.reference_gradient_hessian(labels, HUGE_ROWS)
+        for a, b in zip(fast, ref):
+            assert np.all(np.isfinite(a)) and np.all(np.isfinite(b))
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(fast[0].sum(axis=1), 0.0, atol=1e-15)
+        per_row = loss.loss(labels, HUGE_ROWS)
+        assert np.all(np.isfinite(per_row)) and np.all(per_row >= 0)  # alpha <= 1: at most 1.8e308
+        np.testing.assert_allclose(loss.reference_loss(labels, HUGE_ROWS), per_row, rtol=1e-12)
+    for p in (loss.posterior(HUGE_ROWS), loss.predict_proba(HUGE_ROWS)):
+        assert np.all(np.isfinite(p))
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-15)
+    post = loss.posterior(HUGE_ROWS)
+    np.testing.assert_allclose(post[[0, 2, 4, 5]], [[1, 0, 0], [0.5, 0.5, 0], [1 / 3] * 3, [1, 0, 0]]
+                               if alpha is None else post[[0, 2, 4, 5]])
+    np.testing.assert_array_equal(np.argmax(post, axis=1)[[0, 5]], [0, 0])
+
+
+def test_three_equal_huge_margins_give_shares_of_one_third_in_the_reference_too():
+    """The numpy reference gave [-0.5, 0.5, 0.5] (log 2 rounded away in 3.4e38 + log 2); the
+    kernel's [-2/3, 1/3, 1/3] is right: they agree now, as at three equal margins of 0."""
+    loss = MulticlassFocalLoss(3, 0.0)
+    for Z in (np.full((1, 3), 3.4e38), np.full((1, 3), -3.4e38), np.full((1, 3), 2.0**1000)):
+        for grad in (loss.gradient_hessian([0], Z)[0], loss.reference_gradient_hessian([0], Z)[0]):
+            np.testing.assert_allclose(grad, [[-2 / 3, 1 / 3, 1 / 3]], rtol=1e-15)
+    np.testing.assert_array_equal(
+        MulticlassFocalLoss(3, 2.0).reference_gradient_hessian([1], np.full((1, 3), 3.4e38))[0],
+        MulticlassFocalLoss(3, 2.0).reference_gradient_hessian([1], np.zeros((1, 3)))[0],
+    )
