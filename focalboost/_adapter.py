@@ -17,6 +17,8 @@ __all__ = [
     "is_multiclass",
     "is_multilabel",
     "library_gradient_hessian",
+    "no_split_reason",
+    "warn_if_no_split",
 ]
 
 DEFAULT_METRIC_NAME = "focal_loss"
@@ -73,6 +75,79 @@ def library_gradient_hessian(loss, y, raw, sample_weight=None, scale=1.0):
     if scale != 1.0:
         grad, hess = grad * scale, hess * scale
     return grad, hess
+
+
+def no_split_reason(loss, grad, hess, min_hessian, parameter="min_child_weight", scale=None):
+    """Why no tree can ever split when boosting starts with these gradients and hessians, or None.
+
+    ``grad`` and ``hess`` are what the library gets at the starting margins (weighted, times
+    ``scale``, as float32: :func:`library_gradient_hessian`); ``min_hessian`` is the least summed
+    hessian a leaf may have (XGBoost's ``min_child_weight``, default 1; LightGBM's
+    ``min_sum_hessian_in_leaf``, default 1e-3), named ``parameter`` in the message; ``scale``
+    the estimators' ``loss_scale`` (None where there is none: the native hooks).
+
+    The criterion, for each output (a class's or label's trees; binary: one), is sound: when it
+    holds, no tree splits. (1) A split needs two children each with summed hessian >=
+    ``min_hessian``, so a total below 2 x ``min_hessian`` cannot split the root; the first tree
+    is one leaf, of value -G / (H + lambda), and at the init score (the loss's minimiser) G = 0
+    up to rounding, so the margins, hence the next tree's hessians, do not move: every tree is
+    one leaf. (2) Gradients that are all exactly 0 give every split a gain of 0. Both happen when
+    the focal factor (1 - p)^gamma underflows (gamma of 50 to 1e4) or ``loss_scale`` is tiny
+    (1e-30): the model then stays constant without any error. A start away from the minimiser (a
+    user's ``base_score``) makes (1) a statement about the first tree only.
+
+    It never warns wrongly, but it does not see every cause: the libraries have other thresholds
+    (XGBoost splits only for a gain above 1e-6, which ``reg_lambda`` divides; LightGBM's
+    ``min_data_in_leaf``), so a model can stay constant without this warning (e.g. gamma=50 with
+    ``min_child_weight=0``).
+    """
+    grad = np.asarray(grad, dtype=np.float32)  # what the library keeps (it rounds float64)
+    hess = np.asarray(hess, dtype=np.float32)
+    if grad.size == 0:
+        return None
+    columns = grad.shape[1] if grad.ndim == 2 else 1
+    H = np.sum(hess.reshape(grad.shape[0], columns), axis=0, dtype=np.float64)
+    zero = ~np.any(grad.reshape(grad.shape[0], columns) != 0, axis=0)
+    stuck = zero | (H < 2.0 * min_hessian)
+    if not np.all(stuck):
+        return None
+    gamma = getattr(loss, "gamma", None)
+    causes = []
+    if gamma:
+        causes.append(f"the focal factor (1 - p)^gamma with gamma={gamma:g}")
+    if scale is not None and scale != 1.0:
+        causes.append(f"loss_scale={scale:g}")
+    cause = f" (shrunk by {' and '.join(causes)})" if causes else ""
+    where = "" if columns == 1 else " of every output"
+    if np.all(zero):
+        what = f"every gradient is 0{cause}, so no split gains anything"
+    else:
+        what = (f"the hessians{where} sum to at most {np.max(H):.3g}{cause}, below 2 x {parameter} = "
+                f"{2.0 * min_hessian:g}, the least the two children of a split need")
+    remedy = "lower gamma" + (", raise loss_scale" if scale is not None else "") + f" or lower {parameter}"
+    return (
+        f"focalboost: no tree can split: at the starting margins (the init score) {what}. Every "
+        f"tree will be a single leaf and the model will stay constant; {remedy}"
+    )
+
+
+def warn_if_no_split(loss, y, raw, sample_weight=None, *, min_hessian, parameter="min_child_weight",
+                     scale=None, stacklevel=2):
+    """Warn (``UserWarning``, the message of :func:`no_split_reason`) when boosting from the
+    margins ``raw`` cannot split a single tree; returns the message or None.
+
+    For the estimators, call it where training starts, with the labels and weights the library
+    gets, ``raw`` the init score's rows (:func:`init_score_rows`) and the estimator's
+    ``min_child_weight`` and ``loss_scale``. Only the class weight totals matter at a constant
+    start: labels 0..K-1 weighted by the class totals (K rows) give the same sums as the data.
+    """
+    import warnings
+
+    grad, hess = library_gradient_hessian(loss, y, raw, sample_weight, 1.0 if scale is None else scale)
+    reason = no_split_reason(loss, grad, hess, min_hessian, parameter, scale)
+    if reason is not None:
+        warnings.warn(reason, UserWarning, stacklevel=stacklevel + 1)
+    return reason
 
 
 def _column_major(a):

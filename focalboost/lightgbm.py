@@ -20,6 +20,9 @@ Example::
 
 from __future__ import annotations
 
+import warnings
+import weakref
+
 import numpy as np
 
 from ._adapter import (
@@ -30,6 +33,7 @@ from ._adapter import (
     is_multiclass,
     is_multilabel,
     library_gradient_hessian,
+    no_split_reason,
     probability_from_margin,
 )
 
@@ -48,6 +52,10 @@ class _LightGBMHook(_Hook):
 class LightGBMObjective(_LightGBMHook):
     """``(preds, train_data) -> (grad, hess)`` for ``params["objective"]``; weights applied once.
 
+    On its first call for a Dataset (the init scores) it warns (``UserWarning``) when no tree can
+    split from there (:func:`focalboost._adapter.no_split_reason`: e.g. a gamma so large that
+    (1 - p)^gamma underflows), under the Dataset's ``min_sum_hessian_in_leaf`` (default 1e-3).
+
     Returns float32 arrays, the precision LightGBM keeps (it rounds float64 ones to exactly these
     values, in a copy made every round); multiclass as (n, K) arrays in column-major memory order,
     which LightGBM reads class by class without a copy. ``get_label()`` and ``get_weight()``
@@ -55,7 +63,30 @@ class LightGBMObjective(_LightGBMHook):
     """
 
     def __call__(self, preds, train_data):
-        return library_gradient_hessian(self.loss, train_data.get_label(), preds, train_data.get_weight())
+        grad, hess = library_gradient_hessian(self.loss, train_data.get_label(), preds, train_data.get_weight())
+        if train_data not in _started:  # the first round on this Dataset: preds are its init scores
+            _started.add(train_data)
+            _warn_if_no_split(self.loss, grad, hess, train_data.params)
+        return grad, hess
+
+
+#: Datasets whose first round the objective has seen (the no-split check runs once per Dataset)
+_started = weakref.WeakSet()
+#: LightGBM's names for the least summed hessian of a leaf, and its default
+_MIN_HESSIAN_NAMES = ("min_sum_hessian_in_leaf", "min_sum_hessian_per_leaf", "min_sum_hessian",
+                      "min_hessian", "min_child_weight")
+_MIN_HESSIAN_DEFAULT = 1e-3
+
+
+def _warn_if_no_split(loss, grad, hess, params):
+    """``UserWarning`` when no tree can split from the first round's gradients and hessians
+    (:func:`focalboost._adapter.no_split_reason`) under ``min_sum_hessian_in_leaf``."""
+    params = params or {}
+    name = next((k for k in _MIN_HESSIAN_NAMES if params.get(k) is not None), None)
+    min_hessian = float(params[name]) if name else _MIN_HESSIAN_DEFAULT
+    reason = no_split_reason(loss, grad, hess, min_hessian, name or "min_sum_hessian_in_leaf")
+    if reason is not None:
+        warnings.warn(reason, UserWarning, stacklevel=3)
 
 
 class LightGBMMetric(_LightGBMHook):

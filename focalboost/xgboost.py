@@ -43,6 +43,7 @@ from ._adapter import (
     is_multiclass,
     library_gradient_hessian,
     probability_from_margin,
+    warn_if_no_split,
 )
 
 
@@ -153,6 +154,11 @@ def train(
       positives) and silently change the model being continued. The old trees therefore give
       the same margins before and after (tested). A ``base_score`` in ``params`` that differs
       from the model's is refused (``ValueError``) for the same reason; ``num_class`` must match.
+    * A model that cannot learn is a ``UserWarning`` before training: when the focal gradients
+      and hessians at the starting margins are so small (a gamma of 50 or more makes
+      (1 - p)^gamma underflow) that no tree can split under ``min_child_weight``
+      (:func:`focalboost._adapter.no_split_reason` gives the criterion); not checked when
+      continuing ``xgb_model``.
     * ``custom_metric``: default :func:`metric` (the weighted mean focal loss, for ``evals``
       and ``early_stopping_rounds``); pass your own to replace it.
     * every other keyword (``evals``, ``early_stopping_rounds``, ``evals_result``,
@@ -171,6 +177,8 @@ def train(
     else:
         defaults = _continued_training_params(loss, xgb_model, params)
     params = {**defaults, **params}
+    if xgb_model is None:
+        _warn_if_no_split(loss, dtrain, params)
     hook = objective(loss)
     in_place = _InPlaceMargins(hook)
     try:
@@ -185,6 +193,26 @@ def train(
         )
     finally:
         in_place.restore()  # also when training raised (xgb.train then skips after_training)
+
+
+def _warn_if_no_split(loss, dtrain, params):
+    """The no-split warning (:func:`focalboost._adapter.warn_if_no_split`) at the margins
+    training starts from: ``dtrain``'s base_margin if set, else ``base_score``."""
+    y = _info(dtrain, "label")
+    n = y.shape[0]
+    margin = dtrain.get_base_margin()
+    if margin is not None and np.size(margin):
+        raw = _raw(loss, margin, n)
+    else:
+        start = np.asarray(params.get("base_score", 0.5), dtype=np.float64)
+        if loss.raw_ndim == 1:
+            raw = np.full(n, float(start.reshape(-1)[0]))
+        else:
+            width = loss.n_classes if is_multiclass(loss) else (np.shape(y)[1] if np.ndim(y) == 2 else 1)
+            raw = np.tile(np.broadcast_to(start.reshape(-1), (width,)), (n, 1))
+    weights = _info(dtrain, "weight")
+    warn_if_no_split(loss, y, raw, weights if weights.size else None,
+                     min_hessian=float(params.get("min_child_weight", 1.0)), stacklevel=3)
 
 
 def _check_num_class(loss, num_class, where):

@@ -279,3 +279,68 @@ def test_three_equal_huge_margins_give_shares_of_one_third_in_the_reference_too(
         MulticlassFocalLoss(3, 2.0).reference_gradient_hessian([1], np.full((1, 3), 3.4e38))[0],
         MulticlassFocalLoss(3, 2.0).reference_gradient_hessian([1], np.zeros((1, 3)))[0],
     )
+
+
+# --- a model that cannot learn says so ------------------------------------------------------------
+def _single_leaves(booster):
+    return all(tree.count("leaf=") == 1 for tree in booster.get_dump())
+
+
+@pytest.mark.parametrize("gamma, cause", [(50.0, r"the hessians sum to at most 1.\d+e-09"),
+                                          (1e4, r"every gradient is 0")])
+def test_xgboost_train_warns_when_no_tree_can_split(gamma, cause):
+    """gamma 50 to 1e4 trained a constant model with no warning."""
+    X, y = _binary_data(4000)
+    loss = BinaryFocalLoss(gamma)
+    with pytest.warns(UserWarning, match=rf"no tree can split: at the starting margins \(the init score\) "
+                                         rf"{cause}.*gamma={gamma:g}.*lower gamma or lower min_child_weight"):
+        booster = fxgb.train(XGB, xgb.DMatrix(X, y), 3, loss=loss)
+    assert _single_leaves(booster)  # the criterion is sound: no tree split
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # min_child_weight=0: (1) does not hold; XGBoost's least gain (1e-6) still stops these trees,
+        # which the check does not claim (it never warns wrongly; it does not see every cause)
+        fxgb.train({**XGB, "min_child_weight": 0.0}, xgb.DMatrix(X, y), 3, loss=BinaryFocalLoss(50.0))
+        assert not _single_leaves(fxgb.train(XGB, xgb.DMatrix(X, y), 3, loss=BinaryFocalLoss(2.0)))
+        multi = MulticlassFocalLoss(3, 2.0)
+        fxgb.train(XGB, xgb.DMatrix(X, np.digitize(X[:, 0], [-0.5, 0.5])), 2, loss=multi)
+    with pytest.warns(UserWarning, match=r"hessians of every output sum to at most"):
+        fxgb.train(XGB, xgb.DMatrix(X, np.digitize(X[:, 0], [-0.5, 0.5])), 2, loss=MulticlassFocalLoss(3, 60.0))
+
+
+def test_lightgbm_objective_warns_when_no_tree_can_split():
+    X, y = _binary_data(4000)
+    for gamma, warns in ((60.0, True), (2.0, False)):
+        loss = BinaryFocalLoss(gamma)
+        dtrain = lgb.Dataset(X, y, init_score=flgb.init_score(loss, y))
+        params = {**flgb.training_params(loss), "verbose": -1, "num_threads": 1}
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            booster = lgb.train(params, dtrain, 3)
+        messages = [str(w.message) for w in seen if "no tree can split" in str(w.message)]
+        assert len(messages) == warns, messages
+        if warns:
+            assert "2 x min_sum_hessian_in_leaf = 0.002" in messages[0]
+            assert booster.num_trees() == 0 or all(t["tree_structure"].get("leaf_value") is not None
+                                                    for t in booster.dump_model()["tree_info"])
+
+
+def test_the_estimators_no_split_check_names_loss_scale():
+    """What the estimators call (focalboost.sklearn: loss_scale=1e-30 trained a constant model)."""
+    from focalboost._adapter import init_score_rows, no_split_reason, warn_if_no_split
+
+    X, y = _binary_data(4000)
+    loss = BinaryFocalLoss(2.0)
+    raw = init_score_rows(loss, y, init=loss.init_score(y))
+    with pytest.warns(UserWarning, match=r"sum to at most 1.\d+e-27 \(shrunk by the focal factor .* "
+                                         r"and loss_scale=1e-30\).*raise loss_scale"):
+        warn_if_no_split(loss, y, raw, min_hessian=1.0, scale=1e-30)
+    assert warn_if_no_split(loss, y, raw, min_hessian=1.0, scale=1.0) is None
+    # K rows weighted by the class totals give the same answer as the data (what Dask can use)
+    totals = np.bincount(y.astype(int), minlength=2).astype(float)
+    two = init_score_rows(loss, [0, 1], init=loss.init_score(y))
+    with pytest.warns(UserWarning):
+        warn_if_no_split(loss, np.array([0, 1]), two, totals, min_hessian=1.0, scale=1e-30)
+    grad, hess = loss.gradient_hessian(y, raw)
+    assert no_split_reason(loss, grad, hess, min_hessian=hess.sum() / 2 * 1.001) is not None
+    assert no_split_reason(loss, grad, hess, min_hessian=hess.sum() / 2 * 0.999) is None
