@@ -142,6 +142,8 @@ def test_infinite_features_are_refused_with_their_names_nan_is_fine():
         ("ROW_INDEX", np.random.default_rng(0).permutation(60), True),
         ("serial", np.arange(60) * 3 + 7, True),  # in order: a row number
         ("countdown", np.arange(60)[::-1].astype(float), True),  # integers stored as floats
+        ("big", np.uint64(2**63) + np.arange(60, dtype=np.uint64), True),  # not exact as floats
+        ("account_id", pd.array(np.arange(60) * 7 % 61, dtype="Int64"), True),  # nullable ints
         ("amount", np.random.default_rng(0).permutation(60), False),  # no order, plain name
         ("paid", np.random.default_rng(0).permutation(60), False),  # 'id' is not a word here
         ("id", np.r_[np.arange(59), np.nan], False),  # a missing value: not an identifier

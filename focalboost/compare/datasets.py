@@ -709,14 +709,19 @@ def check_identifiers(X):
             continue
         if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
             continue
-        values = s.to_numpy(dtype=np.float64)
-        if not np.all(values == np.round(values)) or len(np.unique(values)) != n:
+        if pd.api.types.is_integer_dtype(s.dtype):  # exact: 2**63 + i is not exact in float64
+            values = s.to_numpy(dtype=getattr(s.dtype, "numpy_dtype", s.dtype))  # Int64 too
+        else:
+            values = s.to_numpy(dtype=np.float64)
+            if not np.all(values == np.round(values)):
+                continue
+        if len(pd.unique(values)) != n:
             continue
-        steps = np.diff(values)
+        up, down = np.all(values[1:] > values[:-1]), np.all(values[1:] < values[:-1])
         if _looks_like_id_name(str(col)):
             found.append((col, "integers, a different one in every row, named like an identifier"))
-        elif np.all(steps > 0) or np.all(steps < 0):
-            order = "increasing" if steps[0] > 0 else "decreasing"
+        elif up or down:
+            order = "increasing" if up else "decreasing"
             found.append(
                 (col, f"integers {order} down the file: a row number or a time stamp")
             )
