@@ -22,7 +22,11 @@ Several ``--target`` columns make a multi-label run: log loss and focal loss per
 (XGBoost: one multi-output model; LightGBM: one model per label), per-label and macro PR-AUC.
 
 Run ``focalboost compare --help`` for the options. Bad input ends with a one-line message on
-stderr and exit code 2.
+stderr and exit code 2, before any model is trained where it can be known then; an unexpected
+error (a bug) shows its traceback and exits with 1. Everything the command changes in the data
+(rows without a target, columns dropped, encoded or renamed, the row sample) is printed, one line
+each, and listed in ``results.json`` as ``data_changes``; warnings (fewer than 10 test rows of a
+class) likewise, as ``warnings``.
 
 The application is a client of focalboost's public API, one module per question:
 

@@ -168,6 +168,12 @@ def build_parser():
             "- observed rate| weighted by bin size; multiclass: of the top-label probability). "
             "Several --target columns: multi-label mode."
         ),
+        epilog=(
+            "Every change made to the data (rows without a target, columns dropped, encoded or "
+            "renamed, the row sample) is printed, one line each, and listed in results.json "
+            "(data_changes). Exit codes: 0 done; 2 bad input, one line on stderr; 1 an "
+            "unexpected error (a bug: its traceback)."
+        ),
     )
     data = cmp.add_argument_group("data")
     data.add_argument(

@@ -25,6 +25,15 @@ columns, and its sparse 0/1 columns make each tree pick one level at a time), an
 DataFrame goes to both libraries unchanged. Text columns with more distinct values than
 ``max_categories`` (identifiers, free text) and date/time columns are refused with a message
 naming them: drop them or encode them yourself.
+
+Also refused, naming the columns: infinite values or values beyond float32's range
+(:func:`check_finite`; NaN is a missing value and stays), and columns that look like row
+identifiers (:func:`check_identifiers`: a different value in every row, and named like an
+identifier, in order down the file, or text), with the ``--drop`` that leaves them out; a CSV
+header that repeats a name. Names XGBoost or LightGBM refuse are renamed
+(:func:`safe_feature_names`). Every change made on the way (rows without a target, columns
+dropped, encoded or renamed, a row sample) is in the data set's ``changes``, which the CLI prints
+and writes to ``results.json``.
 """
 
 from __future__ import annotations
