@@ -276,6 +276,30 @@ def test_every_data_change_is_printed_and_recorded(tmp_path, capsys):
     assert doc["split"]["rows"] == 250
 
 
+def test_columns_without_a_value_are_dropped_and_said(tmp_path, capsys):
+    """A text column with no value became a category without categories, on which XGBoost
+    failed (an internal error); a CSV whose lines end in a comma has such a column."""
+    frame = _user_frame(n=200).drop(columns="id").assign(notes=None)
+    frame.to_parquet(tmp_path / "empty_col.parquet")
+    code, out, err = _run(
+        capsys, "--quick", "--data", str(tmp_path / "empty_col.parquet"), "--target", "label",
+        "--backend", "xgboost", "--gamma", "1", "--alpha", "none", "--no-progress",
+        "--output-dir", str(tmp_path / "out"),
+    )
+    assert code == 0, err
+    assert out.splitlines()[1] == "dropped column(s) notes (no value in any row)"
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["data_changes"][0]["columns"] == ["notes"]
+    assert "notes" not in doc["dataset"]["features"]
+    csv_text = "x,label,\n" + "".join(f"{i % 7},{'a' if i % 3 else 'b'},\n" for i in range(60))
+    (tmp_path / "trailing.csv").write_text(csv_text)  # a third, unnamed, empty column
+    from focalboost.compare.datasets import load_file
+
+    data = load_file(tmp_path / "trailing.csv", "label")
+    assert list(data.X.columns) == ["x"]
+    assert data.changes[0]["message"] == "dropped column(s) Unnamed: 2 (no value in any row)"
+
+
 def test_names_the_libraries_refuse_are_renamed_printed_and_recorded(tmp_path, capsys):
     """'c[1]' failed in XGBoost and LightGBM, 'd:e' and 'a b'-with-'a_b' in LightGBM, each with
     a traceback (LightGBM's also a [Fatal] line from C++)."""

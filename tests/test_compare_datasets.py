@@ -237,6 +237,20 @@ def test_read_csv_tsv_and_semicolon(tmp_path):
     assert data.name == "a.csv" and data.positive_class == "yes"
 
 
+def test_csv_rows_longer_than_the_header(tmp_path):
+    """pandas made the first column the index when rows have one field more than the header
+    names: 'x' then held the labels and 'label' the extra field, silently."""
+    (tmp_path / "trailing.csv").write_text("x,label\n1,a,\n2,b,\n")  # lines end in a comma
+    df = read_table(tmp_path / "trailing.csv")
+    assert list(df.columns) == ["x", "label"] and df["x"].tolist() == [1, 2]
+    assert df["label"].tolist() == ["a", "b"]
+    (tmp_path / "extra.csv").write_text("x,label\n1,a,5\n2,b,6\n")
+    with pytest.raises(DataError, match="rows have more fields than the header has names"):
+        read_table(tmp_path / "extra.csv")
+    (tmp_path / "semi.csv").write_text("x;label\n1;a;\n2;b;\n")  # the sniffed separator too
+    assert read_table(tmp_path / "semi.csv")["x"].tolist() == [1, 2]
+
+
 def test_read_parquet(tmp_path):
     import pyarrow  # noqa: F401  (a dev dependency)
     df = _frame()

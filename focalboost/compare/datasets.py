@@ -365,17 +365,30 @@ def read_table(path):
     if kind in CSV_SUFFIXES:
         import csv
 
+        import warnings
+
         errors = (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error)
         try:
-            options = {"sep": "\t" if kind == ".tsv" else ","}
-            df = pd.read_csv(path, **options)
-            if df.shape[1] == 1 and any(ch in str(df.columns[0]) for ch in ";\t|"):
-                options = {"sep": None, "engine": "python"}  # sniff ; | or tab
+            # index_col=False: with one field more per row than the header has names, pandas
+            # would silently make the first column the index and shift every name one column
+            # to the right; this way an empty extra field (a line ending in a comma) is ignored
+            # and a non-empty one is the ParserWarning made an error below
+            options = {"sep": "\t" if kind == ".tsv" else ",", "index_col": False}
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
                 df = pd.read_csv(path, **options)
+                if df.shape[1] == 1 and any(ch in str(df.columns[0]) for ch in ";\t|"):
+                    options = {"sep": None, "engine": "python", "index_col": False}  # ; | tab
+                    df = pd.read_csv(path, **options)
             # pandas renames a repeated name 'a' to 'a.1', 'a.2': read the header as it is
             header = pd.read_csv(path, header=None, nrows=1, dtype=str, **options)
         except errors as exc:
             raise DataError(f"cannot read {str(path)!r} as CSV: {exc}") from None
+        except pd.errors.ParserWarning:
+            raise DataError(
+                f"cannot read {str(path)!r} as CSV: rows have more fields than the header has "
+                "names; add the missing names to the header"
+            ) from None
         names = [str(v) for v in header.iloc[0]] if len(header) else []
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -519,12 +532,16 @@ def from_dataframe(
     labels = df[target]
 
     y, classes = _encode_target(labels, target, positive_class, class_order)
-    X, encoded = _encode_features(df.drop(columns=[target, *drop]), max_categories)
+    features, empty = _without_empty_columns(df.drop(columns=[target, *drop]))
+    X, encoded = _encode_features(features, max_categories)
     if X.shape[1] == 0:
-        raise DataError(f"no feature columns left after removing the target {target!r} and {drop}")
+        raise DataError(
+            f"no feature columns left after removing the target {target!r} and {drop}"
+            + (f" and the columns without a value {empty}" if empty else "")
+        )
     check_finite(X)
     check_identifiers(X)
-    changes += _column_changes(drop, drop_reason, encoded, X)
+    changes += _column_changes(drop, drop_reason, empty, encoded, X)
     X, renamed = safe_feature_names(X)
     changes += [renamed] if renamed else []
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
@@ -548,18 +565,30 @@ def _check_rows(df):
         )
 
 
-def _column_changes(drop, drop_reason, encoded, X):
+def _without_empty_columns(features):
+    """The feature columns without those that have no value in any row, and their names.
+
+    Such a column carries nothing (neither library splits on it), and one of text type became a
+    category without categories, on which XGBoost failed; a CSV line ending in a comma makes one
+    ('Unnamed: 5'). Dropped, not refused: nothing is lost, and the drop is printed.
+    """
+    empty = [c for c in features.columns if features[c].isna().all()]
+    return features.drop(columns=empty), [str(c) for c in empty]
+
+
+def _column_changes(drop, drop_reason, empty, encoded, X):
     """:attr:`Dataset.changes` entries for dropped and encoded columns."""
     changes = []
-    if drop:
-        changes.append(
-            {
-                "change": "drop_columns",
-                "columns": list(drop),
-                "reason": drop_reason,
-                "message": f"dropped column(s) {', '.join(drop)} ({drop_reason})",
-            }
-        )
+    for columns, reason in ((list(drop), drop_reason), (empty, "no value in any row")):
+        if columns:
+            changes.append(
+                {
+                    "change": "drop_columns",
+                    "columns": columns,
+                    "reason": reason,
+                    "message": f"dropped column(s) {', '.join(columns)} ({reason})",
+                }
+            )
     texts = {
         "category": "encoded text column(s) as categories",
         "number": "read text column(s) of numbers as numbers",
@@ -647,14 +676,16 @@ def _multilabel_from_dataframe(
         Y.append(y)
         negatives.append(classes[0])
         positives.append(classes[1])
-    X, encoded = _encode_features(df.drop(columns=[*targets, *drop]), max_categories)
+    features, empty = _without_empty_columns(df.drop(columns=[*targets, *drop]))
+    X, encoded = _encode_features(features, max_categories)
     if X.shape[1] == 0:
         raise DataError(
             f"no feature columns left after removing the targets {targets} and {drop}"
+            + (f" and the columns without a value {empty}" if empty else "")
         )
     check_finite(X)
     check_identifiers(X)
-    changes += _column_changes(drop, drop_reason, encoded, X)
+    changes += _column_changes(drop, drop_reason, empty, encoded, X)
     X, renamed = safe_feature_names(X)
     changes += [renamed] if renamed else []
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
