@@ -729,6 +729,56 @@ def test_output_piped_into_head_is_no_internal_error(tmp_path):
     assert "BrokenPipe" not in proc.stderr
 
 
+def test_a_model_that_learned_nothing_is_a_printed_and_recorded_warning(tmp_path, capsys):
+    """gamma 100 leaves focal loss no hessian to split on: one tree, the same probability for
+    every row, ROC-AUC 0.500 in the table, and no word about it."""
+    path = tmp_path / "u.csv"
+    _user_frame(n=300).to_csv(path, index=False)
+    code, out, err = _run(
+        capsys, "--quick", "--data", str(path), "--target", "label", "--drop", "id",
+        "--backend", "xgboost", "--gamma", "100", "--alpha", "none", "--no-progress",
+        "--output-dir", str(tmp_path / "out"),
+    )
+    assert code == 0, err
+    line = (
+        "warning: xgboost focal (gamma 100, alpha none) gave the same probabilities for every "
+        "test row: it learned nothing, and its scores are those of a constant"
+    )
+    assert out.count("warning") == 1 and line + "\n" in out
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["warnings"] == [line]
+    focal = next(m for m in doc["models"] if m["name"] == "xgboost focal")
+    assert focal["roc_auc"] == 0.5 and focal["n_trees"] == 1
+
+
+def test_python_warnings_during_training_are_counted_lines_not_stderr(tmp_path, capsys):
+    import warnings
+
+    from focalboost.compare import engine
+
+    fit = engine.fit_model
+
+    def fit_and_warn(spec, model, *args):
+        warnings.warn(f"odd thing in {spec.backend}\nsecond line", UserWarning)
+        return fit(spec, model, *args)
+
+    path = tmp_path / "u.csv"
+    _user_frame(n=200).to_csv(path, index=False)
+    try:
+        engine.fit_model = fit_and_warn
+        code, out, err = _run(
+            capsys, "--quick", "--data", str(path), "--target", "label", "--drop", "id",
+            "--backend", "lightgbm", "--gamma", "1", "--alpha", "none", "--no-progress",
+            "--output-dir", str(tmp_path / "out"),
+        )
+    finally:
+        engine.fit_model = fit
+    assert code == 0 and err == ""
+    line = "warning (UserWarning): odd thing in lightgbm (5 times)"  # 3 final fits, 2 CV folds
+    assert line + "\n" in out
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["warnings"][-1] == line
+
+
 def test_no_traceback_from_the_process(tmp_path):
     proc = subprocess.run(
         [

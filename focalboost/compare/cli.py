@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import traceback
+import warnings
 
 from focalboost import __version__
 from focalboost.metrics import ECE_BINS
@@ -388,6 +389,21 @@ def check_alphas(settings, dataset):
             )
 
 
+def warning_lines(caught):
+    """Python warnings raised while the models trained, as ``warning: ...`` lines: one per
+    distinct message (its first line) with the number of times it came, instead of a block of
+    file:line text on stderr for every fit of the search."""
+    counts = {}
+    for w in caught:
+        first = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
+        key = (w.category.__name__, first)
+        counts[key] = counts.get(key, 0) + 1
+    return [
+        f"warning ({category}): {message}" + (f" ({n} times)" if n > 1 else "")
+        for (category, message), n in counts.items()
+    ]
+
+
 def compare(args, stdout=None):
     """Run ``focalboost compare`` with parsed ``args``: print the table, write the files;
     returns the :class:`~focalboost.compare.engine.Comparison`."""
@@ -407,7 +423,10 @@ def compare(args, stdout=None):
     for change in dataset.changes:  # each one is in results.json's data_changes too
         print(change["message"], file=stdout)
     stdout.flush()
-    result = run_comparison(dataset, settings)
+    with warnings.catch_warnings(record=True) as caught:  # one printed line each, not stderr
+        warnings.simplefilter("always")
+        result = run_comparison(dataset, settings)
+    result.warnings += warning_lines(caught)
     paths = write_outputs(result, args.output_dir)
     s = result.split
     print(

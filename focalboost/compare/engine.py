@@ -428,6 +428,34 @@ def small_test_warnings(dataset, y_test):
     ]
 
 
+def constant_model_warnings(name, proba, dataset, params=None):
+    """A line when a model gave every test row the same probabilities (multi-label: per label):
+    it learned nothing, and its row of the table holds the scores of a constant (ROC-AUC 0.5,
+    PR-AUC the positive rate). Seen with focal gamma = 100, where (1 - p)^gamma leaves no
+    hessian to split on: one tree, a constant."""
+    P = np.asarray(proba, dtype=np.float64)
+    P = P.reshape(len(P), -1)
+    same = np.all(P == P[:1], axis=0)  # per column
+    focal = (
+        f" (gamma {params['gamma']:g}, alpha {alpha_label(params['alpha'])})"
+        if params
+        else ""
+    )
+    if dataset.is_multilabel:
+        labels = [label for label, flat in zip(dataset.labels, same) if flat]
+        if not labels:
+            return []
+        what = f"the same probability of label(s) {', '.join(map(repr, labels))} for every test row"
+    elif not same.all():
+        return []
+    else:
+        what = "the same probabilities for every test row"
+    return [
+        f"warning: {name}{focal} gave {what}: it learned nothing, and its scores are those of "
+        "a constant"
+    ]
+
+
 def _search_focal(spec, grid, folds, settings, K, X_train, y_train, X_valid, y_valid, bar):
     """Stratified K-fold search of the focal parameters on the training part.
 
@@ -606,6 +634,8 @@ def run_comparison(dataset, settings):
                         else "balanced sample weights"
                     )
                 result.rows.append(row)
+                if not suffix:  # one line per model, not per output of the same margins
+                    result.warnings += constant_model_warnings(name, proba, dataset, params)
                 result.probas[name] = np.asarray(proba)
     finally:
         bar.close()
