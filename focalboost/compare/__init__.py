@@ -26,7 +26,8 @@ stderr and exit code 2, before any model is trained where it can be known then; 
 error (a bug) shows its traceback and exits with 1. Everything the command changes in the data
 (rows without a target, columns dropped, encoded or renamed, the row sample) is printed, one line
 each, and listed in ``results.json`` as ``data_changes``; warnings (fewer than 10 test rows of a
-class) likewise, as ``warnings``.
+class, a model with the same output for every test row, Python warnings raised while training)
+likewise, as ``warnings``.
 
 The application is a client of focalboost's public API, one module per question:
 
