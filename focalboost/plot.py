@@ -24,6 +24,7 @@ import numpy as np
 
 try:
     import matplotlib.pyplot as plt
+    from matplotlib.transforms import blended_transform_factory, offset_copy
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         "focalboost.plot needs matplotlib: pip install matplotlib (or 'focalboost[compare]')"
@@ -413,17 +414,20 @@ def plot_calibration(
     for name, label, i, mean_pred, frac in curves:
         style = {"marker": "o", "ms": 4, **_style(styles, name, i)}
         if log_scale:
-            # a bin without a single hit has no place on a log axis: a triangle on the bottom edge
+            # a bin without a single hit has no place on a log axis: a triangle on the bottom
+            # edge (y in axes units, lifted by half the marker so all of it is inside), clipped
+            # like the curves' own points: a bin left of the axis floor is not drawn
             empty = frac <= 0
             zeros |= bool(empty.any())
             ax.plot(mean_pred, np.where(empty, np.nan, frac), label=label, **style)
+            edge = blended_transform_factory(ax.transData, ax.transAxes)
             ax.plot(
                 mean_pred[empty],
-                np.full(empty.sum(), limits[0] * 1.12),
+                np.zeros(empty.sum()),
                 "v",
                 ms=6,
                 color=style["color"],
-                clip_on=False,
+                transform=offset_copy(edge, fig=ax.figure, y=6 / 2 + 1.0 + 0.5, units="points"),
             )
         else:
             ax.plot(mean_pred, frac, label=label, **style)

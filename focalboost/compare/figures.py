@@ -63,7 +63,6 @@ def _figures(result):
             ax=ax,
             title=backend,
         )
-        _markers_inside(ax)
     what = f"P(y = {classes[1]!r})" if ds.is_binary else "top-label probability"
     fig.suptitle(
         f"{ds.name}: calibration on the test set ({len(result.y_test):,} rows), {what}, "
@@ -132,7 +131,6 @@ def _multilabel_figures(result):
                 ax=axes[r, j],
                 title=f"{backend}, label {label!r}",
             )
-            _markers_inside(axes[r, j])
     fig.suptitle(
         f"{ds.name}: calibration per label on the test set ({len(Y):,} rows){more}, "
         f"{ECE_BINS} equal-count bins\nfocal: the focal model's raw sigmoid (dashed, open "
@@ -141,29 +139,6 @@ def _multilabel_figures(result):
     figures["calibration"] = fig
     figures["focal_gradients"] = plot.plot_focal_derivatives()  # each label is a binary focal loss
     return figures
-
-
-def _markers_inside(ax):
-    """Keep the "bin with no positive" markers of a log-scale reliability panel inside it.
-
-    :func:`focalboost.plot.plot_calibration` draws them just above the lower edge with
-    ``clip_on=False``, so one whose bin lies left of the axis floor (a mean prediction below
-    1e-4) or at its right edge is drawn over the tick labels, outside the plot. Here they sit
-    on the lower edge, lifted by half a marker so the whole triangle is inside, and are clipped
-    like the curves' own points (a bin left of the floor is then not drawn, as its curve point
-    is not). Lines already clipped are left alone.
-    """
-    from matplotlib.transforms import blended_transform_factory, offset_copy
-
-    for line in ax.lines:
-        if line.get_clip_on():
-            continue
-        x = np.asarray(line.get_xdata(), dtype=np.float64)
-        edge = blended_transform_factory(ax.transData, ax.transAxes)  # x: data, y: 0 = bottom
-        lift = line.get_markersize() / 2 + line.get_markeredgewidth() + 0.5  # points
-        line.set_transform(offset_copy(edge, fig=ax.figure, y=lift, units="points"))
-        line.set_ydata(np.zeros_like(x))
-        line.set_clip_on(True)
 
 
 def _styles(rows, by_backend=True):
