@@ -21,8 +21,17 @@ those of the thread pool (tested). Only the XGBoost binary case takes this path 
 margins and outputs, as the XGBoost hook has them); it is the one that needed it (the other
 targets are met with the thread pool).
 
-``FOCALBOOST_OPENMP_TEAM=0`` switches it off, and so does ``FOCALBOOST_FAST_PATHS=0``
-(:mod:`focalboost._compat`, where libxgboost's path is found: a private XGBoost attribute).
+**Opt-in**: ``FOCALBOOST_OPENMP_TEAM=1`` switches it on (read at every hook call);
+``FOCALBOOST_FAST_PATHS=0`` keeps it off whatever that says (:mod:`focalboost._compat`, where
+libxgboost's path is found: a private XGBoost attribute). Why not on by default (decided
+2026-12-02, benchmarks/RESULTS.md): since the labels, weights and margins are read in place, the
+estimators meet their target without it: ``FocalXGBClassifier.fit`` took 1.047-1.096x
+``XGBClassifier.fit`` with the thread pool, 1.013-1.059x with the team (1M x 20, 100 trees,
+three interleaved runs), and the team calls GNU OpenMP's ABI (``GOMP_parallel``) behind
+XGBoost's back, a private contract that fork, threads and other OpenMP runtimes could break. It
+was tested under all three (tests/test_openmp_team.py) and fixed for fork (it may start no
+thread XGBoost would not: see :class:`_Team`); it remains useful for the native hook in
+``xgb.train`` and under CPU contention, where the pool suffered most.
 """
 
 from __future__ import annotations
@@ -42,11 +51,11 @@ _found = {}  # pid -> GOMP_parallel or None
 
 
 def enabled():
-    """Whether the team may be used: the fast paths are on (``FOCALBOOST_FAST_PATHS``,
-    :mod:`focalboost._compat`) and ``FOCALBOOST_OPENMP_TEAM`` does not switch it off."""
+    """Whether the team may be used: ``FOCALBOOST_OPENMP_TEAM=1`` (opt-in) and the fast paths on
+    (``FOCALBOOST_FAST_PATHS``, :mod:`focalboost._compat`)."""
     if not _compat.fast_paths_enabled():
         return False
-    return os.environ.get("FOCALBOOST_OPENMP_TEAM", "1").strip().lower() not in ("0", "false", "no", "off")
+    return os.environ.get("FOCALBOOST_OPENMP_TEAM", "0").strip().lower() in ("1", "true", "yes", "on")
 
 
 def current():

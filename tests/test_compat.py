@@ -114,10 +114,16 @@ def test_train_grows_the_same_booster_with_and_without_fast_paths(classes):
     assert histories[0] == histories[1]
 
 
+@pytest.fixture
+def team_on(monkeypatch):
+    """The OpenMP team is opt-in: on for the test (FOCALBOOST_OPENMP_TEAM=1)."""
+    monkeypatch.setenv("FOCALBOOST_OPENMP_TEAM", "1")
+
+
 @pytest.mark.parametrize("classes", [2, 3])
-def test_estimators_fit_the_same_models_with_and_without_fast_paths(classes):
+def test_estimators_fit_the_same_models_with_and_without_fast_paths(classes, team_on):
     """FocalXGBClassifier: labels, weights and margins in place and, for binary, the kernel on
-    XGBoost's OpenMP team (two threads), against the copies and focalboost's thread pool."""
+    XGBoost's OpenMP team (opted in), against the copies and focalboost's thread pool."""
     X, y, w = _data(n=120_000, classes=classes)  # two kernel threads need 100,000 rows
 
     def fit():
@@ -136,7 +142,7 @@ def test_estimators_fit_the_same_models_with_and_without_fast_paths(classes):
 
 
 @needs_fast
-def test_the_fast_paths_are_taken_when_on(monkeypatch):
+def test_the_fast_paths_are_taken_when_on(monkeypatch, team_on):
     """What the equalities above compare really differs: views, a switched booster, the team."""
     X, y, _ = _data()
     seen = []
@@ -153,6 +159,8 @@ def test_the_fast_paths_are_taken_when_on(monkeypatch):
     with _compat.fast_paths(False):
         assert _openmp_team.xgboost_team() is None
         assert compat_xgb.library_path() is None
+    monkeypatch.delenv("FOCALBOOST_OPENMP_TEAM")
+    assert _openmp_team.xgboost_team() is None  # opt-in: off by default
 
 
 def test_network_free_is_harmless_without_a_network(caplog):
@@ -167,7 +175,7 @@ def test_network_free_is_harmless_without_a_network(caplog):
 
 
 # --- the switch ----------------------------------------------------------------------------------
-def test_fast_paths_context_manager_nests_and_restores():
+def test_fast_paths_context_manager_nests_and_restores(team_on):
     before = _compat.fast_paths_enabled()
     with _compat.fast_paths(False):
         assert not _compat.fast_paths_enabled()
@@ -193,7 +201,7 @@ def refuse(*args, **kwargs):
 
 # every way focalboost reaches a private internal raises: the private modules' attributes
 # (xgboost.core._LIB, _check_call, ...; lightgbm.basic._LIB, _safe_call), the booster switch,
-# the feature checks and the OpenMP team's discovery
+# the feature checks and the OpenMP team's discovery (asked for: FOCALBOOST_OPENMP_TEAM=1)
 compat_xgb._core = compat_lgb._basic = compat_xgb._switch = refuse
 for feature in _compat.features().values():
     feature._check = refuse
@@ -216,7 +224,7 @@ for raw in (booster.save_raw(), clf.get_booster().save_raw()):
 def test_environment_switch_trains_the_same_models_without_touching_internals():
     """FOCALBOOST_FAST_PATHS=0 in a fresh interpreter: every private access raises there, and the
     models are those trained here with the fast paths (if on)."""
-    env = dict(os.environ, FOCALBOOST_FAST_PATHS="0")
+    env = dict(os.environ, FOCALBOOST_FAST_PATHS="0", FOCALBOOST_OPENMP_TEAM="1")
     done = subprocess.run([sys.executable, "-c", _SWITCHED_OFF], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     rng = np.random.default_rng(0)
@@ -341,7 +349,7 @@ def test_a_missing_lightgbm_function_makes_network_free_a_logged_no_op(fresh_che
 
 
 @needs_fast
-def test_a_missing_library_path_leaves_the_thread_pool(fresh_checks, monkeypatch, caplog):
+def test_a_missing_library_path_leaves_the_thread_pool(fresh_checks, monkeypatch, caplog, team_on):
     caplog.set_level(logging.WARNING, logger="focalboost")
     monkeypatch.setattr(_openmp_team, "_found", {})
     monkeypatch.setattr(xgb.core, "_LIB", _Hiding(xgb.core._LIB, {"_name"}))

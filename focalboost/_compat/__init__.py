@@ -15,21 +15,22 @@ margins in place            ``XGBoosterPredictFromDMatrix`` through  ``Booster.p
 in-place rounds             the ``__class__`` of the live booster    nothing: XGBoost's own ``Booster.update``,
 (``InPlaceMargins``)        ``xgb.train`` made is switched to a      which copies the margins every round
                             subclass overriding ``Booster.update``
-OpenMP team                 ``core._LIB._name`` (libxgboost's path)  focalboost's numba thread pool
-(:mod:`focalboost.          and the ``GOMP_parallel`` of the GNU
-_openmp_team`)              OpenMP runtime libxgboost links
+OpenMP team (opt-in:        ``core._LIB._name`` (libxgboost's path)  focalboost's thread pool
+``FOCALBOOST_OPENMP_TEAM``  and the ``GOMP_parallel`` of the GNU     (the default)
+``=1``; :mod:`focalboost.   OpenMP runtime libxgboost links
+_openmp_team`)
 freeing LightGBM's network  ``lightgbm.basic._LIB.LGBM_NetworkFree``  none: nothing is freed (a debug log line)
 (``network_free``)          and ``_safe_call``
 ==========================  =======================================  ==========================================
 
 **The switch.** ``FOCALBOOST_FAST_PATHS=0`` (or ``false``, ``no``, ``off``) in the environment,
-read once when focalboost is imported, turns every fast path off: no private XGBoost or LightGBM
-internal is touched (not even looked up), the OpenMP team is off, and models are the same, bit for
-bit. Use it when a new XGBoost or LightGBM release misbehaves with focalboost, or to rule the fast
+read once (when this module is first imported, before focalboost trains anything), turns every
+fast path off: no private XGBoost or LightGBM internal is touched (not even looked up), the
+OpenMP team is off, and models are the same, bit for bit. Use it when a new XGBoost or LightGBM release misbehaves with focalboost, or to rule the fast
 paths out when chasing a problem. In code (e.g. tests) the context manager :func:`fast_paths`
 switches them for a block: ``with fast_paths(False): ...``; :func:`fast_paths_enabled` says
-whether they are on. (``FOCALBOOST_OPENMP_TEAM`` chooses the OpenMP team alone, see
-:mod:`focalboost._openmp_team`; the switch here overrides it.)
+whether they are on. (The OpenMP team is off unless ``FOCALBOOST_OPENMP_TEAM=1`` asks for it, see
+:mod:`focalboost._openmp_team`; ``FOCALBOOST_FAST_PATHS=0`` keeps it off even then.)
 
 **Feature checks.** Each fast path is checked once per process, the first time it is needed: the
 private symbols must exist with the expected signatures, and a self-test on a tiny DMatrix /
