@@ -2,9 +2,37 @@
 
 The adapters use a loss only through the contract of :class:`focalboost.base.BoostingLoss`
 (:func:`check_loss` is re-exported from there).
+
+Fork and ``OMP_DYNAMIC``. Two settings break XGBoost and LightGBM themselves, with or without
+focalboost; focalboost detects them and says so instead of leaving a hang or a crash unexplained:
+
+* ``fork`` after training. On Linux both libraries run on GNU OpenMP (libgomp), whose worker
+  threads do not exist in a forked child while its bookkeeping says they do: in the child, the
+  first call that runs more than one OpenMP thread (a ``DMatrix``, a ``Dataset``, training,
+  prediction) hangs forever. Measured with XGBoost 3.2 alone: a parent trains with ``nthread=2``,
+  forks; the child hangs in ``xgb.DMatrix(..., nthread=2)``; with ``nthread=1`` in the child it
+  works. focalboost notes when a library trains through its hooks (:func:`library_gradient_hessian`)
+  and, at ``os.fork``, whether threads outside Python have appeared in the process since
+  focalboost loaded (OpenMP's workers; read from ``/proc/self/task``, Linux only). If so, the child
+  gets a ``RuntimeWarning`` (:func:`forked_after_openmp`) naming the cause and the cures: the
+  ``"spawn"`` or ``"forkserver"`` start methods, or one thread in the child. In such a child the
+  XGBoost hook also keeps the binary kernel off XGBoost's OpenMP team (:mod:`focalboost._openmp_team`),
+  on focalboost's own thread pool, which a child re-creates (:mod:`focalboost._kernels`): so a child
+  training with ``nthread=1`` works. Not detected: a parent that trained before focalboost was
+  imported, or without its hooks, and other platforms (their OpenMP runtimes handle fork).
+* ``OMP_DYNAMIC=true`` lets the OpenMP runtime give a parallel region fewer threads than asked.
+  XGBoost 3.2 crashed (segmentation fault) training with ``nthread=2`` on 5,000 rows under it
+  here; LightGBM trained the same model. focalboost's kernels take chunks of rows from a shared
+  counter and give the same results with any number of threads. The XGBoost hooks warn
+  (``RuntimeWarning``, once per process) when they are created under it
+  (:func:`warn_if_omp_dynamic`).
 """
 
 from __future__ import annotations
+
+import os
+import threading
+import warnings
 
 import numpy as np
 
@@ -17,8 +45,10 @@ __all__ = [
     "is_multiclass",
     "is_multilabel",
     "library_gradient_hessian",
+    "forked_after_openmp",
     "no_split_reason",
     "warn_if_no_split",
+    "warn_if_omp_dynamic",
 ]
 
 DEFAULT_METRIC_NAME = "focal_loss"
@@ -60,6 +90,7 @@ def library_gradient_hessian(loss, y, raw, sample_weight=None, scale=1.0):
     and a ``scale`` other than 1 give what ``loss.gradient_hessian`` returns (float64; the library
     converts it). An empty ``sample_weight`` (XGBoost's "no weights") is passed on as None.
     """
+    _state.trained_in = os.getpid()  # a library is training here (see forked_after_openmp)
     if sample_weight is not None and np.size(sample_weight) == 0:
         sample_weight = None
     if scale == 1.0:
@@ -141,13 +172,94 @@ def warn_if_no_split(loss, y, raw, sample_weight=None, *, min_hessian, parameter
     ``min_child_weight`` and ``loss_scale``. Only the class weight totals matter at a constant
     start: labels 0..K-1 weighted by the class totals (K rows) give the same sums as the data.
     """
-    import warnings
-
     grad, hess = library_gradient_hessian(loss, y, raw, sample_weight, 1.0 if scale is None else scale)
     reason = no_split_reason(loss, grad, hess, min_hessian, parameter, scale)
     if reason is not None:
         warnings.warn(reason, UserWarning, stacklevel=stacklevel + 1)
     return reason
+
+
+# --- fork and OMP_DYNAMIC (see the module docstring) -------------------------------------------------
+def _native_threads():
+    """Threads of this process that Python did not start (OpenMP's, BLAS's, ...), or None where
+    /proc/self/task cannot tell (not Linux)."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    python = {t.native_id for t in threading.enumerate()}
+    return sum(1 for task in tasks if int(task) not in python)
+
+
+class _State:
+    native_at_import = _native_threads()  # BLAS's threads start with numpy, before us
+    trained_in = None  # the pid where a library last trained through focalboost's hooks
+    at_fork = None  # (parent pid, threads outside Python beyond those at import), set before a fork
+    forked_from = None  # in a child: that pair, when the parent's OpenMP threads were running
+
+
+_state = _State()
+
+
+def _before_fork():
+    _state.at_fork = None
+    if _state.trained_in == os.getpid() and _state.native_at_import is not None:
+        extra = (_native_threads() or 0) - _state.native_at_import
+        if extra > 0:
+            _state.at_fork = (os.getpid(), extra)
+
+
+def _after_fork_in_child():
+    _state.forked_from, _state.trained_in = _state.at_fork, None
+    if _state.forked_from is not None:
+        parent, threads = _state.forked_from
+        warnings.warn(
+            f"focalboost: this process was forked from process {parent}, where XGBoost or LightGBM "
+            f"had trained and {threads} thread(s) outside Python (OpenMP's workers) were running. "
+            "GNU OpenMP does not survive fork: here, any XGBoost or LightGBM call that runs more "
+            "than one thread (DMatrix, Dataset, training, prediction) hangs. Start processes with "
+            "multiprocessing's 'spawn' or 'forkserver' method, or use nthread=1 / num_threads=1 / "
+            "n_jobs=1 in this process",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+def _after_fork_in_parent():
+    _state.at_fork = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child,
+                        after_in_parent=_after_fork_in_parent)
+
+
+def forked_after_openmp():
+    """``(parent pid, threads)`` if this process was forked from one where a library had trained
+    through focalboost's hooks with OpenMP threads running (a ``RuntimeWarning`` said so at the
+    fork), else None. The XGBoost hooks then keep the kernels off XGBoost's OpenMP team."""
+    return _state.forked_from
+
+
+_omp_dynamic_warned = False
+
+
+def warn_if_omp_dynamic(stacklevel=2):
+    """A ``RuntimeWarning`` (once per process) when ``OMP_DYNAMIC`` is true in the environment;
+    returns whether it is. See the module docstring."""
+    global _omp_dynamic_warned
+    dynamic = os.environ.get("OMP_DYNAMIC", "").strip().lower() == "true"
+    if dynamic and not _omp_dynamic_warned:
+        _omp_dynamic_warned = True
+        warnings.warn(
+            "focalboost: OMP_DYNAMIC=true lets OpenMP give XGBoost fewer threads than it asks for; "
+            "XGBoost 3.2 has crashed (segmentation fault) training under it with more than one "
+            "thread. Unset OMP_DYNAMIC or set it to false (focalboost's own kernels are not "
+            "affected)",
+            RuntimeWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return dynamic
 
 
 def _column_major(a):

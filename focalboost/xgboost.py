@@ -41,9 +41,11 @@ from ._adapter import (
     _Hook,
     check_loss,
     is_multiclass,
+    forked_after_openmp,
     library_gradient_hessian,
     probability_from_margin,
     warn_if_no_split,
+    warn_if_omp_dynamic,
 )
 
 
@@ -77,12 +79,15 @@ class XGBoostObjective(_Hook):
     def __init__(self, loss, scale=1.0):
         super().__init__(loss)
         self.scale = float(scale)  # FocalXGBClassifier's loss_scale (focalboost.sklearn); else 1
+        warn_if_omp_dynamic(stacklevel=3)
 
     def __call__(self, predt, dtrain):
         y = _info(dtrain, "label")
         raw = _raw(self.loss, predt, y.shape[0])
-        # binary: the kernel runs on XGBoost's own OpenMP threads (focalboost._openmp_team)
-        with _openmp_team.team(_openmp_team.xgboost_team()):
+        # binary: the kernel runs on XGBoost's own OpenMP threads (focalboost._openmp_team), but
+        # not in a child forked after they ran: they do not exist there and the team would hang
+        team = None if forked_after_openmp() else _openmp_team.xgboost_team()
+        with _openmp_team.team(team):
             return library_gradient_hessian(self.loss, y, raw, _info(dtrain, "weight"), self.scale)
 
 
@@ -96,6 +101,7 @@ class XGBoostMetric(_Hook):
     def __init__(self, loss, name=DEFAULT_METRIC_NAME):
         super().__init__(loss)
         self.name = name
+        warn_if_omp_dynamic(stacklevel=3)
 
     def __call__(self, predt, dmatrix):
         return self.name, mean_loss(self.loss, _info(dmatrix, "label"), predt, _info(dmatrix, "weight"))
@@ -168,6 +174,7 @@ def train(
     if "obj" in kwargs:
         raise TypeError("train() takes the objective from loss=...; do not pass obj")
     check_loss(loss)
+    warn_if_omp_dynamic(stacklevel=2)
     params = dict(params)
     _check_num_class(loss, params.get("num_class"), "params")
     xgb_model = kwargs.get("xgb_model")

@@ -189,3 +189,61 @@ def test_losses_hooks_and_estimators_in_threads_equal_sequential_calls():
     allowed 4 threads on 2 cores), give the bytes of the same calls made one after the other."""
     out = _run(_EVERYTHING, numba_threads=4)
     assert "jobs identical" in out
+
+
+# --- fork: detected, said, and the kernels stay off the dead OpenMP team -----------------------------
+_FORK_AFTER_TRAINING = r"""
+import multiprocessing, sys
+import numpy as np
+import xgboost as xgb
+from focalboost import BinaryFocalLoss, _adapter
+from focalboost import xgboost as fxgb
+
+nthread = int(sys.argv[1])
+rng = np.random.default_rng(0)
+X = rng.normal(size=(150_000, 3)).astype(np.float32)  # the binary kernel runs on >1 thread
+y = (X[:, 0] + rng.normal(size=len(X)) > 0.3).astype(np.float32)
+
+
+def fit(threads):
+    booster = fxgb.train({"nthread": threads, "max_depth": 3}, xgb.DMatrix(X, y, nthread=threads), 2,
+                         loss=BinaryFocalLoss())
+    return bytes(booster.save_raw())
+
+
+parent = fit(nthread)
+
+
+def child(queue):
+    detected = getattr(_adapter, "forked_after_openmp", lambda: None)() is not None
+    queue.put((detected, fit(1) == parent if nthread == 1 else len(fit(1))))
+
+
+context = multiprocessing.get_context("fork")
+queue = context.Queue()
+process = context.Process(target=child, args=(queue,))
+process.start()
+process.join(300)  # a hang guard: the child takes a second
+if process.is_alive():
+    process.kill()
+    sys.exit("the forked child hung")
+if process.exitcode != 0:
+    sys.exit(f"the forked child failed: exit code {process.exitcode}")
+detected, trained = queue.get(timeout=60)  # put before the child exited
+print(f"detected={detected} trained={bool(trained)}")
+"""
+
+
+@pytest.mark.parametrize("nthread, detected", [(2, True), (1, False)])
+def test_a_child_forked_after_openmp_training_is_warned_and_trains_with_one_thread(nthread, detected):
+    """XGBoost trained with nthread=2 leaves GNU OpenMP workers that a forked child does not
+    have: XGBoost's own multi-threaded calls hang there (measured; not tested: a hang). The child
+    is warned at the fork, and with nthread=1 it trains: before, the binary kernel still ran on
+    XGBoost's OpenMP team there and hung. With one thread in the parent nothing is started and
+    nothing is said."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(nthread), FOCALBOOST_OPENMP_TEAM="1")
+    done = subprocess.run([sys.executable, "-c", _FORK_AFTER_TRAINING, str(nthread)], env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert f"detected={detected} trained=True" in done.stdout
+    assert ("GNU OpenMP does not survive fork" in done.stderr) == detected, done.stderr[-2000:]

@@ -344,3 +344,27 @@ def test_the_estimators_no_split_check_names_loss_scale():
     grad, hess = loss.gradient_hessian(y, raw)
     assert no_split_reason(loss, grad, hess, min_hessian=hess.sum() / 2 * 1.001) is not None
     assert no_split_reason(loss, grad, hess, min_hessian=hess.sum() / 2 * 0.999) is None
+
+
+# --- OMP_DYNAMIC ---------------------------------------------------------------------------------------
+def test_the_xgboost_hooks_warn_under_omp_dynamic(monkeypatch):
+    """XGBoost 3.2 crashed (segmentation fault) training with nthread=2 under OMP_DYNAMIC=true;
+    the hooks say so when they are made (once per process)."""
+    from focalboost import _adapter
+
+    loss = BinaryFocalLoss()
+    monkeypatch.setattr(_adapter, "_omp_dynamic_warned", False, raising=False)
+    monkeypatch.setenv("OMP_DYNAMIC", " TRUE ")
+    with pytest.warns(RuntimeWarning, match=r"OMP_DYNAMIC=true lets OpenMP give XGBoost fewer threads"):
+        fxgb.objective(loss)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fxgb.metric(loss)  # once per process
+        monkeypatch.setattr(_adapter, "_omp_dynamic_warned", False, raising=False)
+        for value in ("false", "", "0"):
+            monkeypatch.setenv("OMP_DYNAMIC", value)
+            fxgb.objective(loss)
+    monkeypatch.setenv("OMP_DYNAMIC", "true")
+    X, y = _binary_data()
+    with pytest.warns(RuntimeWarning, match=r"OMP_DYNAMIC=true"):
+        fxgb.train(XGB, xgb.DMatrix(X, y), 1, loss=loss)
