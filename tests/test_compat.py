@@ -395,3 +395,19 @@ def test_a_check_started_inside_a_distributed_worker_does_not_join_its_collectiv
         t.join(timeout=300)  # a hang guard, not a timing assertion: a deadlock never ends
     assert not errors and not any(t.is_alive() for t in threads), errors
     assert results == {"checked": [True] * len(compat_xgb.FEATURES), 0: 2.0, 1: 2.0}
+
+
+def test_set_booster_fallback_hands_over_the_same_booster_and_keeps_the_parameters():
+    X, y, _ = _data()
+    trained = xgb.XGBClassifier(n_estimators=3, max_depth=2, gamma=0.5, n_jobs=1).fit(X, y).get_booster()
+    results = []
+    for fast in (True, False):
+        target = FocalXGBClassifier(n_estimators=3, n_jobs=1)
+        before = {k: v for k, v in vars(target).items() if not k.endswith("_")}
+        with _compat.fast_paths(fast):
+            compat_xgb.set_booster(target, trained)
+        assert {k: v for k, v in vars(target).items() if not k.endswith("_") and not k.startswith("_")} == {
+            k: v for k, v in before.items() if not k.startswith("_")}
+        booster = target.get_booster()
+        results.append((booster.save_raw(), booster.save_config()))
+    assert results[0] == results[1] == [(trained.save_raw(), trained.save_config())][0]

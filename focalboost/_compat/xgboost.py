@@ -358,15 +358,22 @@ def set_booster(estimator, booster):
     """Make ``booster`` the fitted booster of the XGBoost scikit-learn ``estimator``.
 
     Fast path: the attribute ``XGBModel.get_booster`` reads (``_Booster``). Public fallback:
-    ``XGBModel.load_model`` of the booster's UBJSON bytes (an exact copy; it also sets the
-    estimator's ``objective`` and ``base_score`` from the booster, which the caller restores).
+    ``XGBModel.load_model`` of the booster's UBJSON bytes and ``load_config`` of its configuration
+    (an exact copy, training parameters included); the estimator's public attributes, which
+    ``load_model`` sets from the model, are put back.
     """
     if _BOOSTER.available():
         estimator._Booster = booster
         return
-    objective, base_score = estimator.objective, estimator.base_score
+    # load_model sets objective, booster, base_score, feature_types, enable_categorical from the
+    # model: parameters a fit must not change (scikit-learn's check_dont_overwrite_parameters)
+    public = {k: v for k, v in vars(estimator).items() if not k.startswith("_") and not k.endswith("_")}
     xgb.XGBModel.load_model(estimator, booster.save_raw("ubj"))
-    estimator.objective, estimator.base_score = objective, base_score
+    estimator.get_booster().load_config(booster.save_config())  # the training parameters too
+    for name in [k for k in vars(estimator) if not k.startswith("_") and not k.endswith("_")]:
+        if name not in public:
+            delattr(estimator, name)
+    vars(estimator).update(public)
 
 
 FEATURES[_BOOSTER.name] = _BOOSTER
