@@ -29,7 +29,8 @@ class _LossBase(BoostingLoss):
         if w is None:
             return arrays
         shape = (-1,) + (1,) * (arrays[0].ndim - 1)
-        return tuple(a * w.reshape(shape) for a in arrays)
+        with np.errstate(over="ignore"):  # a loss ~1e308 times a weight > 1 is +inf, as in the kernels
+            return tuple(a * w.reshape(shape) for a in arrays)
 
     # --- public API ----------------------------------------------------------------------------
     def loss(self, y_true, raw_prediction, sample_weight=None):

@@ -366,7 +366,8 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
     def _loss(self, y, raw):
         _, u, _ = self._parts(y, raw)
         loss = signed_focal_terms(u, self.gamma, exact_hessian=True)[0]
-        return loss if self.alpha is None else self.alpha[y] * loss
+        with np.errstate(over="ignore"):  # ~1.8e308 (saturated u) times alpha > 1: +inf, as the kernel
+            return loss if self.alpha is None else self.alpha[y] * loss
 
     def _gradient_hessian(self, y, raw):
         if self.derivatives == "finite_difference":

@@ -286,11 +286,12 @@ def multiclass_posterior(raw_prediction=None, *, proba=None, gamma, alpha=None):
     one_hot = np.isneginf(log_q).any(axis=1)  # only from proba with a single positive entry
     if np.any(one_hot):
         log_q = np.where(one_hot[:, None], 0.0, log_q)
-    a = _log_weights(log_p, log_q, gamma, log_alpha)
     # -gamma log(1 - p) overflows for rows of huge margins (1 - p ~ exp(-1e308)): such a class's
-    # weight dominates the row, which a log-weight saturated at the largest float keeps
-    a = np.clip(a, -FLOAT64_MAX, FLOAT64_MAX)
-    eta = np.exp(a - logsumexp(a, axis=1, keepdims=True))
+    # weight dominates the row, which a log-weight saturated at the largest float keeps (and the
+    # differences of saturated log-weights overflow to -inf, whose exp is rightly 0)
+    with np.errstate(over="ignore"):
+        a = np.clip(_log_weights(log_p, log_q, gamma, log_alpha), -FLOAT64_MAX, FLOAT64_MAX)
+        eta = np.exp(a - logsumexp(a, axis=1, keepdims=True))
     eta /= eta.sum(axis=1, keepdims=True)  # rows sum to 1 within an ulp or two
     if np.any(one_hot):
         eta[one_hot] = (log_p[one_hot] == 0.0).astype(np.float64)
