@@ -253,3 +253,16 @@ def test_the_cost_weighted_decision_through_fixed_threshold_classifier(cls):
     expected = model.classes_[(np.asarray(margin) > 0).astype(int)]
     np.testing.assert_array_equal(cost.predict(X), expected)
     assert np.any(cost.predict(X) != model.predict(X))  # not the same decision as predict
+
+
+@pytest.mark.parametrize("library, fit", ESTIMATORS)
+def test_a_model_no_tree_can_split_is_a_warning(library, fit, request):
+    """loss_scale=1e-30 (or a huge gamma) trained a constant model without a word."""
+    import warnings
+
+    X, y, w = _data(2)
+    with pytest.warns(UserWarning, match="no tree can split"):
+        _fit(fit, request, X, y, w, loss_scale=1e-30)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*no tree can split")
+        _fit(fit, request, X, y, w)

@@ -89,6 +89,7 @@ from .._adapter import (
     init_score_rows,
     library_gradient_hessian,
     probability_from_margin,
+    warn_if_no_split,
 )
 from .._validation import HESSIAN_CHOICES, check_binary_alpha, check_class_alpha
 from ..class_weights import ALPHA_METHODS, binary_alpha, class_alpha
@@ -597,6 +598,26 @@ class FocalSetup:
             self.scale = _auto_loss_scale(self.loss, self.init, y_codes, weights)
         self.objective = FocalObjective(
             self.loss, self.scale, xgboost=getattr(estimator, "_trains_with_xgboost", False)
+        )
+        if getattr(estimator, "base_score", None) is None:  # boosting starts at self.init
+            self._warn_if_no_split(estimator, y_codes, classes, weights)
+
+    def _warn_if_no_split(self, estimator, y_codes, classes, weights):
+        """A ``UserWarning`` when no tree can split from the init score (focal hessians below
+        ``min_child_weight``, e.g. a huge gamma or a tiny ``loss_scale``): a constant model.
+        Only the class weight totals matter at a constant start, so K rows weighted by them
+        stand in for the data (as on Dask)."""
+        min_child_weight = getattr(estimator, "min_child_weight", None)
+        if min_child_weight is None:  # XGBoost's default
+            min_child_weight = 1.0
+        if classes is None:  # multi-label: the indicator matrix itself
+            y, w = y_codes, weights
+        else:
+            K = classes.shape[0]
+            y, w = np.arange(K), np.bincount(y_codes, weights=weights, minlength=K).astype(float)
+        raw = init_score_rows(self.loss, y, init=self.init)
+        warn_if_no_split(
+            self.loss, y, raw, w, min_hessian=float(min_child_weight), scale=self.scale, stacklevel=4
         )
 
     def xgboost_callbacks(self, callbacks):
