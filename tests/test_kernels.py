@@ -321,6 +321,22 @@ def test_kernels_work_in_a_forked_child(monkeypatch):
     assert queue.get(timeout=5) == expected
 
 
+def test_the_pool_is_made_once_and_never_replaced_or_shut_down(monkeypatch):
+    """A call needing more threads than the pool has must not replace (and shut down) the pool
+    another thread may be about to submit to (tests/test_concurrency.py has the race itself)."""
+    monkeypatch.setattr(K, "MIN_MARGINS_PER_THREAD", 100)
+    monkeypatch.setattr(K, "CHUNK_MARGINS", 128)
+    y, x, _ = _binary_data(n=2000)
+    expected = K.binary_gradient_hessian(y, x, 2.0)
+    pool = K._thread_pool()
+    for threads in (2, 3, 8):  # growing requests
+        monkeypatch.setattr(K.numba, "get_num_threads", lambda threads=threads: threads)
+        for got, want in zip(K.binary_gradient_hessian(y, x, 2.0), expected):
+            np.testing.assert_array_equal(got, want)
+        assert K._thread_pool() is pool
+    assert pool.submit(int, 7).result() == 7  # not shut down
+
+
 # --- validation at no extra pass ------------------------------------------------------------------
 # the messages are focalboost._validation's, the same as the numpy formulas' (test_loss_contract.py)
 @pytest.mark.parametrize(
