@@ -65,6 +65,7 @@ def quick_default(tmp_path_factory):
     return code, out.getvalue(), err.getvalue(), outdir
 
 
+@pytest.mark.slow  # a whole compare run
 def test_quick_default_run(quick_default):
     code, out, err, outdir = quick_default
     assert code == 0, err
@@ -191,6 +192,7 @@ def _user_frame(n=900, n_classes=2, seed=0):
     )
 
 
+@pytest.mark.slow  # a whole compare run
 def test_quick_csv_run_as_module(tmp_path):
     path = tmp_path / "mine.csv"
     _user_frame().to_csv(path, index=False)
@@ -325,6 +327,7 @@ def test_names_the_libraries_refuse_are_renamed_printed_and_recorded(tmp_path, c
     assert doc["dataset"]["features"] == ["c_1_", "d_e", "colour", "a_b"]
 
 
+@pytest.mark.slow  # a whole compare run
 def test_quick_multiclass_parquet(tmp_path, capsys):
     path = tmp_path / "three.parquet"  # pyarrow is a dev (and compare) dependency
     _user_frame(n=900, n_classes=3, seed=1).to_parquet(path)
@@ -390,6 +393,7 @@ def _multilabel_frame(n=900, seed=2):
     )
 
 
+@pytest.mark.slow  # a whole compare run
 def test_quick_multilabel_csv(tmp_path, capsys):
     path = tmp_path / "labels.csv"
     frame = _multilabel_frame()

@@ -70,6 +70,7 @@ def _fit(make_data, cls, kind, params):
     return cls(n_estimators=25, gamma=2.0, **params).fit(X, y), X
 
 
+@pytest.mark.slow  # a fresh interpreter per case
 @pytest.mark.parametrize("cls, kind, name, params", CASES)
 def test_a_fresh_process_with_focalboost_predicts_identically(make_data, cls, kind, name, params, tmp_path):
     model, X = _fit(make_data, cls, kind, params)
@@ -110,6 +111,7 @@ def _binary_posterior_from_metadata(margin, meta):
     return 1.0 / (1.0 + np.exp(-logit))
 
 
+@pytest.mark.slow  # a fresh interpreter per case
 @pytest.mark.parametrize("cls, kind, name, params", CASES)
 def test_plain_libraries_read_the_focal_margins_and_their_meaning(make_data, cls, kind, name, params, tmp_path):
     model, X = _fit(make_data, cls, kind, params)
@@ -194,6 +196,7 @@ def test_early_stopping_best_iteration_survives_the_file(make_data, cls, name, t
     np.testing.assert_array_equal(loaded.predict_proba(Xv), model.predict_proba(Xv))
 
 
+@pytest.mark.slow  # a fresh interpreter per case
 @pytest.mark.parametrize("cls, kind, name, params", CASES)
 def test_pickle_round_trip_in_a_fresh_process(make_data, cls, kind, name, params, tmp_path):
     model, X = _fit(make_data, cls, kind, params)

@@ -25,6 +25,7 @@ def test_the_readme_has_marked_blocks():
     assert len(BLOCKS) >= 4
 
 
+@pytest.mark.slow  # a fresh interpreter and a training each
 @pytest.mark.parametrize("line, code", BLOCKS, ids=[f"line{line}" for line, _ in BLOCKS])
 def test_readme_block_runs(line, code, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
