@@ -45,6 +45,7 @@ from xgboost import dask as dxgb
 
 from . import xgboost as fxgb
 from ._compat import lightgbm as lgb_compat
+from .base import mean_from_sums
 from ._adapter import (
     DEFAULT_METRIC_NAME,
     check_loss,
@@ -286,7 +287,7 @@ def mean_loss(loss, y, raw_prediction, sample_weight=None, *, client=None):
     sums = dask.delayed(_loss_sums, pure=True)
     totals = _compute([sums(loss, a, b, c) for a, b, c in zip(*parts)], client)
     total, weight = np.sum(totals, axis=0)
-    return float(total / weight)
+    return mean_from_sums(total, weight)  # NaN for a zero total weight, as on one machine
 
 
 # --- native XGBoost prediction -------------------------------------------------------------------

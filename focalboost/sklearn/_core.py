@@ -86,6 +86,7 @@ from .. import _openmp_team
 from .._adapter import (
     DEFAULT_METRIC_NAME,
     PROBABILITY_CHOICES,
+    forked_after_openmp,
     init_score_rows,
     library_gradient_hessian,
     probability_from_margin,
@@ -732,8 +733,10 @@ class FocalObjective:
         self.xgboost = bool(xgboost)  # binary kernels then run on XGBoost's OpenMP threads
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        # float32 in the margins' memory order: the values the libraries store, no copy by them
-        with _openmp_team.team(_openmp_team.xgboost_team() if self.xgboost else None):
+        # float32 in the margins' memory order: the values the libraries store, no copy by them;
+        # a child forked after OpenMP threads ran keeps the kernels off XGBoost's dead team
+        on_team = self.xgboost and not forked_after_openmp()
+        with _openmp_team.team(_openmp_team.xgboost_team() if on_team else None):
             return library_gradient_hessian(self.loss, y_true, y_pred, sample_weight, self.scale)
 
     def __repr__(self):
