@@ -532,19 +532,10 @@ def from_dataframe(
     labels = df[target]
 
     y, classes = _encode_target(labels, target, positive_class, class_order)
-    features, empty = _without_empty_columns(df.drop(columns=[target, *drop]))
-    X, encoded = _encode_features(features, max_categories)
-    if X.shape[1] == 0:
-        raise DataError(
-            f"no feature columns left after removing the target {target!r} and {drop}"
-            + (f" and the columns without a value {empty}" if empty else "")
-        )
-    check_finite(X)
-    check_identifiers(X)
-    changes += _column_changes(drop, drop_reason, empty, encoded, X)
-    X, renamed = safe_feature_names(X)
-    changes += [renamed] if renamed else []
-    categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    X, categorical, more = _feature_columns(
+        df, [target], f"the target {target!r}", drop, drop_reason, max_categories
+    )
+    changes += more
     return Dataset(
         name=name,
         X=X,
@@ -676,19 +667,10 @@ def _multilabel_from_dataframe(
         Y.append(y)
         negatives.append(classes[0])
         positives.append(classes[1])
-    features, empty = _without_empty_columns(df.drop(columns=[*targets, *drop]))
-    X, encoded = _encode_features(features, max_categories)
-    if X.shape[1] == 0:
-        raise DataError(
-            f"no feature columns left after removing the targets {targets} and {drop}"
-            + (f" and the columns without a value {empty}" if empty else "")
-        )
-    check_finite(X)
-    check_identifiers(X)
-    changes += _column_changes(drop, drop_reason, empty, encoded, X)
-    X, renamed = safe_feature_names(X)
-    changes += [renamed] if renamed else []
-    categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    X, categorical, more = _feature_columns(
+        df, targets, f"the targets {targets}", drop, drop_reason, max_categories
+    )
+    changes += more
     if n_missing:
         description += f" ({n_missing:,} rows with a missing label dropped)"
     return MultiLabelDataset(
@@ -997,3 +979,25 @@ def _encode_features(X, max_categories):
             + (" (or raise --max-categories)" if any("distinct" in r for r in refused) else "")
         )
     return pd.DataFrame(out, index=X.index), encoded
+
+
+def _feature_columns(df, targets, what, drop, drop_reason, max_categories):
+    """The feature columns of ``df`` (without ``targets`` and ``drop``), encoded and checked:
+    (X, categorical column names, the data changes made). ``what`` names the targets in the
+    message when no feature is left."""
+    import pandas as pd
+
+    features, empty = _without_empty_columns(df.drop(columns=[*targets, *drop]))
+    X, encoded = _encode_features(features, max_categories)
+    if X.shape[1] == 0:
+        raise DataError(
+            f"no feature columns left after removing {what} and {drop}"
+            + (f" and the columns without a value {empty}" if empty else "")
+        )
+    check_finite(X)
+    check_identifiers(X)
+    changes = _column_changes(drop, drop_reason, empty, encoded, X)
+    X, renamed = safe_feature_names(X)
+    changes += [renamed] if renamed else []
+    categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+    return X, categorical, changes
