@@ -124,7 +124,9 @@ class BinaryLossBase(_LossBase):
     n_classes = 2
 
     def predict_proba(self, raw_prediction):
-        """Probabilities of class 0 and class 1, shape (n, 2)."""
+        """The link function of the margins, sigmoid for class 0 and class 1, shape (n, 2): a focal
+        model's raw output (``probability="focal"``), not the class posterior (:meth:`posterior`,
+        what focalboost calls "probability" by default)."""
         raw = as_raw(raw_prediction, 1)
         return np.column_stack([expit(-raw), expit(raw)])
 
@@ -166,7 +168,9 @@ class MulticlassLossBase(_LossBase):
         return self._class_weight_totals(y_true, sample_weight, every_class=True)
 
     def predict_proba(self, raw_prediction):
-        """Softmax probabilities, shape (n, K)."""
+        """The link function of the margins, softmax, shape (n, K): a focal model's raw output
+        (``probability="focal"``), not the class posterior (:meth:`posterior`, what focalboost
+        calls "probability" by default)."""
         raw = as_raw(raw_prediction, 2)
         with np.errstate(over="ignore"):  # z - max(z) = -inf for rows like [1e308, -1e308]: p = 0
             return softmax(raw, axis=1)

@@ -209,7 +209,9 @@ class BoostingLoss(abc.ABC):
 
     @abc.abstractmethod
     def predict_proba(self, raw_prediction):
-        """Probabilities from margins. Required.
+        """The link function of the margins (sigmoid/softmax): what the model's output means
+        before any correction (``probability="focal"`` in the predict helpers); the class
+        posterior is :meth:`posterior`. Required.
 
         Parameters
         ----------

@@ -434,7 +434,8 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
         return y, raw, as_weights(sample_weight, raw.shape[0])
 
     def predict_proba(self, raw_prediction):
-        """Probability of the positive class of each label, shape (n, L)."""
+        """The sigmoid of each label's margin, shape (n, L): the model's raw output
+        (``probability="focal"``), not the posterior of each label (:meth:`posterior`)."""
         return expit(as_raw(raw_prediction, 2))
 
     def _per_label(self, values, function):
