@@ -719,6 +719,7 @@ def test_few_test_positives_are_a_printed_and_recorded_warning(tmp_path, capsys)
     assert doc["warnings"] == [line]
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_output_piped_into_head_is_no_internal_error(tmp_path):
     """| head closing stdout early gave a BrokenPipeError traceback and the bug-report line."""
     script = (
@@ -811,6 +812,7 @@ def test_no_traceback_from_the_process(tmp_path):
 
 
 
+@pytest.mark.slow  # a fresh interpreter
 @pytest.mark.parametrize("command", [[], ["compare"]], ids=["options", "compare-options"])
 def test_python_m_focalboost_compare(command, tmp_path):
     """``python -m focalboost.compare [compare] OPTIONS`` is ``focalboost compare OPTIONS``."""

@@ -21,7 +21,10 @@ import textwrap
 
 import pytest
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="fork start method, /proc")
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="fork start method, /proc"),
+    pytest.mark.slow,  # threads and fresh processes, several seconds each
+]
 
 
 def _run(script, numba_threads):

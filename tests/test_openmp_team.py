@@ -170,6 +170,7 @@ print(_kernels._binary_team_body().cache_hits)
 """
 
 
+@pytest.mark.slow  # fresh interpreters
 def test_the_team_body_is_compiled_once_then_loaded_from_the_disk_cache(tmp_path):
     """A second process loads the compiled team body and adds nothing to the cache (it once added
     an entry per process: numba keyed the cache on a closure holding a dispatcher)."""
@@ -295,6 +296,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow  # fresh interpreters
 def test_a_forked_child_trains_after_the_parent_trained_on_the_team(parallel):
     """Under OMP_NUM_THREADS=1 XGBoost starts no OpenMP thread and survives fork (GNU OpenMP's
     threads do not); the team once started one anyway (numba's thread count), and the child's
@@ -396,6 +398,7 @@ def _llvm_openmp():
     return True
 
 
+@pytest.mark.slow  # fresh interpreters
 @pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="Linux")
 @pytest.mark.parametrize("first", ["gnu", "llvm"])
 def test_the_team_works_next_to_other_openmp_runtimes(parallel, first):
