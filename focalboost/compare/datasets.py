@@ -500,12 +500,7 @@ def from_dataframe(
         raise DataError(
             f"target column {target!r} not found; the columns are: {_list_columns(columns)}"
         )
-    drop = [str(c) for c in drop]
-    unknown = [c for c in drop if c not in df.columns]
-    if unknown:
-        raise DataError(
-            f"column(s) to drop not found: {unknown}; the columns are: {_list_columns(columns)}"
-        )
+    drop = _columns_to_drop(df, drop)
     if target in drop:
         raise DataError(f"the target column {target!r} cannot also be dropped")
 
@@ -614,12 +609,7 @@ def _multilabel_from_dataframe(
         raise DataError(
             f"target column(s) {missing} not found; the columns are: {_list_columns(columns)}"
         )
-    drop = [str(c) for c in drop]
-    unknown = [c for c in drop if c not in df.columns]
-    if unknown:
-        raise DataError(
-            f"column(s) to drop not found: {unknown}; the columns are: {_list_columns(columns)}"
-        )
+    drop = _columns_to_drop(df, drop)
     both = [t for t in targets if t in drop]
     if both:
         raise DataError(f"target column(s) {both} cannot also be dropped")
@@ -1001,3 +991,15 @@ def _feature_columns(df, targets, what, drop, drop_reason, max_categories):
     changes += [renamed] if renamed else []
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
     return X, categorical, changes
+
+
+def _columns_to_drop(df, drop):
+    """``drop`` as column names (str), every one a column of ``df``, else a DataError."""
+    drop = [str(c) for c in drop]
+    unknown = [c for c in drop if c not in df.columns]
+    if unknown:
+        raise DataError(
+            f"column(s) to drop not found: {unknown}; the columns are: "
+            f"{_list_columns([str(c) for c in df.columns])}"
+        )
+    return drop
