@@ -55,7 +55,7 @@ def reliability_bins(conf, hit, n_bins=ECE_BINS, strategy=ECE_STRATEGY):
 
 
 def expected_calibration_error(y_true, proba, n_bins=ECE_BINS, strategy=ECE_STRATEGY):
-    """Expected calibration error: sum over bins of (rows in bin / n) * |mean predicted - observed|.
+    """Expected calibration error: sum over bins of ``(rows in bin / n) * |mean predicted - observed|``.
 
     The bins are those of :func:`reliability_bins`: by default 15 equal-count bins of the
     predicted probability (tied predictions kept in one bin), which stay populated when most

@@ -122,7 +122,7 @@ def plot_focal_derivatives(
     2. the hessian: exact (solid) and the default ``hessian="positive"`` policy (dashed), with the
        margin where the exact hessian turns negative marked (dot and dotted line) and the region
        below zero shaded;
-    3. the size of the gradient relative to log loss's, |dL/dx| / |dCE/dx| (log scale): how much
+    3. the size of the gradient relative to log loss's, ``|dL/dx| / |dCE/dx|`` (log scale): how much
        focal loss down-weights easy rows (right) against hard ones (left). The seed note drew the
        gradients rescaled to meet at one end; this ratio shows the same thing without rescaling.
 
