@@ -36,10 +36,11 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinxarg.ext",
+    "sphinx-mathjax-offline",  # MathJax 3 copied into _static: formulas render without a network
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "README.md"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 templates_path = ["_templates"]
 
 # -- MyST and notebooks ------------------------------------------------------------------------

@@ -176,7 +176,14 @@ class BoostingLoss(abc.ABC):
     def gradient_hessian(self, y_true, raw_prediction, sample_weight=None):
         """Gradient and (diagonal) hessian of the loss with respect to the margins. Required.
 
-        Parameters are those of :meth:`loss`.
+        Parameters
+        ----------
+        y_true : array-like of shape (n,) or (n, L)
+            Labels, as for :meth:`loss`.
+        raw_prediction : array-like of shape (n,), (n, K) or (n, L)
+            Margins, as for :meth:`loss`.
+        sample_weight : None or array-like of shape (n,), default None
+            Row weights, as for :meth:`loss`.
 
         Returns
         -------
@@ -200,7 +207,9 @@ class BoostingLoss(abc.ABC):
         Parameters
         ----------
         y_true : array-like of shape (n,) or (n, L)
+            Labels, as for :meth:`loss`.
         sample_weight : None or array-like of shape (n,), default None
+            Row weights, as for :meth:`loss`.
 
         Returns
         -------
@@ -216,6 +225,7 @@ class BoostingLoss(abc.ABC):
         Parameters
         ----------
         raw_prediction : array-like of shape (n,), (n, K) or (n, L)
+            Margins.
 
         Returns
         -------
@@ -231,8 +241,15 @@ class BoostingLoss(abc.ABC):
         these two numbers over workers and divides once (:func:`focalboost.xgboost.mean_loss`,
         :func:`focalboost.dask.mean_loss`). Default: from :meth:`loss`.
 
-        Parameters are those of :meth:`loss` (an empty ``sample_weight``, XGBoost's "no
-        weights", means none).
+        Parameters
+        ----------
+        y_true : array-like of shape (n,) or (n, L)
+            Labels, as for :meth:`loss`.
+        raw_prediction : array-like of shape (n,), (n, K) or (n, L)
+            Margins, as for :meth:`loss`.
+        sample_weight : None or array-like of shape (n,), default None
+            Row weights, as for :meth:`loss`; an empty array (XGBoost's "no weights") means
+            none.
 
         Returns
         -------
@@ -254,6 +271,15 @@ class BoostingLoss(abc.ABC):
         Default: the ratio of :meth:`loss_sums` (:func:`mean_from_sums`). For per-label losses
         (n, L) it is the mean over rows and labels.
 
+        Parameters
+        ----------
+        y_true : array-like of shape (n,) or (n, L)
+            Labels, as for :meth:`loss`.
+        raw_prediction : array-like of shape (n,), (n, K) or (n, L)
+            Margins, as for :meth:`loss`.
+        sample_weight : None or array-like of shape (n,), default None
+            Row weights, as for :meth:`loss`.
+
         Returns
         -------
         float
@@ -273,6 +299,17 @@ class BoostingLoss(abc.ABC):
         input should raise, not return None. focalboost's focal losses run their fused numba
         kernels here.
 
+        Parameters
+        ----------
+        y_true : array-like of shape (n,) or (n, L)
+            Labels, as for :meth:`loss`.
+        raw_prediction : array-like of shape (n,), (n, K) or (n, L)
+            Margins, as for :meth:`loss`.
+        sample_weight : None or array-like of shape (n,), default None
+            Row weights, as for :meth:`loss`.
+        out : None or (ndarray, ndarray), default None
+            Preallocated float32 gradient and hessian of the shape of ``raw_prediction``.
+
         Returns
         -------
         None, or (grad, hess) of the shape of ``raw_prediction``
@@ -288,6 +325,11 @@ class BoostingLoss(abc.ABC):
         (:mod:`focalboost.posterior`). The estimators and the native ``predict_proba`` helpers
         call it for their default ``probability="posterior"``; a loss without it needs
         ``probability="focal"`` there.
+
+        Parameters
+        ----------
+        raw_prediction : array-like of shape (n,), (n, K) or (n, L)
+            Margins.
 
         Returns
         -------
@@ -311,7 +353,19 @@ class BoostingLoss(abc.ABC):
 
 def mean_from_sums(total, weight):
     """``total / weight``, the weighted mean of :meth:`BoostingLoss.loss_sums`; NaN (no exception,
-    no warning) for ``weight == 0``: all-zero weights or no rows, where the mean is undefined."""
+    no warning) for ``weight == 0``: all-zero weights or no rows, where the mean is undefined.
+
+    Parameters
+    ----------
+    total : float
+        ``sum(w * loss)``.
+    weight : float
+        ``sum(w)``.
+
+    Returns
+    -------
+    float
+    """
     return float(total) / float(weight) if weight != 0 else float("nan")
 
 
@@ -345,6 +399,16 @@ def check_loss(loss):
 
     Accepted: instances of :class:`BoostingLoss` subclasses, and any other object with every
     member of the contract (:data:`REQUIRED_MEMBERS`, :data:`DEFAULT_MEMBERS`).
+
+    Parameters
+    ----------
+    loss : object
+        The loss object to check.
+
+    Returns
+    -------
+    object
+        ``loss`` itself.
 
     Raises
     ------

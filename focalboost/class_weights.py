@@ -45,13 +45,20 @@ def class_alpha(y, method="balanced", *, n_classes=None, sample_weight=None, c=1
     Parameters
     ----------
     y : array-like of class indices 0..K-1
-    method : {"balanced", "inverse_frequency", "enet"}
+        The labels.
+    method : {"balanced", "inverse_frequency", "enet"}, default "balanced"
+        ``"balanced"``: n / (K n_k), scikit-learn's rule; ``"inverse_frequency"``: (1/f_k) /
+        sum(1/f_j); ``"enet"``: 1 / ln(c + f_k).
     n_classes : int, optional
         K; defaults to max(y) + 1.
     sample_weight : array-like, optional
         Per-row weights; class frequencies are weight totals.
     c : float > 1, default 1.02
         Constant of the ``"enet"`` rule.
+
+    Returns
+    -------
+    ndarray of shape (K,)
     """
     if method not in ALPHA_METHODS:
         raise ValueError(f"method must be one of {list(ALPHA_METHODS)}, got {method!r}")
@@ -78,6 +85,22 @@ def class_alpha(y, method="balanced", *, n_classes=None, sample_weight=None, c=1
 
 
 def binary_alpha(y, method="balanced", *, sample_weight=None, c=1.02):
-    """Scalar alpha in (0, 1) for :class:`~focalboost.BinaryFocalLoss`: w_1 / (w_0 + w_1)."""
+    """Scalar alpha in (0, 1) for :class:`~focalboost.BinaryFocalLoss`: w_1 / (w_0 + w_1).
+
+    Parameters
+    ----------
+    y : array-like of labels in {0, 1}
+        The labels.
+    method : {"balanced", "inverse_frequency", "enet"}, default "balanced"
+        The rule of :func:`class_alpha` that gives the two class weights w_0 and w_1.
+    sample_weight : array-like, optional
+        Per-row weights; class frequencies are weight totals.
+    c : float > 1, default 1.02
+        Constant of the ``"enet"`` rule.
+
+    Returns
+    -------
+    float
+    """
     weights = class_alpha(y, method, n_classes=2, sample_weight=sample_weight, c=c)
     return float(weights[1] / (weights[0] + weights[1]))

@@ -78,6 +78,20 @@ def binary_derivatives(loss_function, y, x):
 
     The loss returns one value per element of ``x``: shape (n,) for binary margins, (n, L) for
     multi-label margins (each label's loss depends on its own margin only).
+
+    Parameters
+    ----------
+    loss_function : callable
+        ``loss_function(y, x)``, one finite loss per element of ``x``.
+    y : array-like of shape (n,) or (n, L)
+        Labels, passed to ``loss_function`` as given.
+    x : array-like of shape (n,) or (n, L)
+        Margins at which to differentiate.
+
+    Returns
+    -------
+    grad, hess : ndarray of the shape of ``x``
+        float64, unweighted.
     """
     x = np.asarray(x, dtype=np.float64)
     grad, hess = _stencils(lambda t: _call(loss_function, y, t, x.shape, rows_at=x), x)
@@ -85,7 +99,22 @@ def binary_derivatives(loss_function, y, x):
 
 
 def multiclass_derivatives(loss_function, y, Z):
-    """Unweighted (gradient, diagonal hessian), each (n, K), of ``loss_function(y, Z)``."""
+    """Unweighted (gradient, diagonal hessian), each (n, K), of ``loss_function(y, Z)``.
+
+    Parameters
+    ----------
+    loss_function : callable
+        ``loss_function(y, Z)``, one finite loss per row.
+    y : array-like of shape (n,)
+        Class indices, passed to ``loss_function`` as given.
+    Z : array-like of shape (n, K)
+        Margins at which to differentiate.
+
+    Returns
+    -------
+    grad, hess : ndarray of shape (n, K)
+        float64, unweighted; ``hess`` is the diagonal of the hessian.
+    """
     Z = np.asarray(Z, dtype=np.float64)
     n, K = Z.shape
     f0 = _call(loss_function, y, Z, (n,))
@@ -130,6 +159,13 @@ class FiniteDifferenceBinaryLoss(_FiniteDifferenceMixin, BinaryLossBase):
     ``hessian="positive"`` (default) clips the numerical hessian at :data:`MIN_HESSIAN` so that
     boosting always sees positive curvature; ``hessian="exact"`` returns it as computed.
     ``loss_function`` must be picklable (a module-level function) to pickle the loss.
+
+    Parameters
+    ----------
+    loss_function : callable
+        ``loss_function(y, x) -> (n,)``: the loss of each row, ``y`` in {0, 1}, ``x`` the margins.
+    hessian : {"positive", "exact"}, default "positive"
+        Clip the numerical hessian at :data:`MIN_HESSIAN`, or return it as computed.
     """
 
     _derivatives = staticmethod(binary_derivatives)
@@ -139,7 +175,18 @@ class FiniteDifferenceBinaryLoss(_FiniteDifferenceMixin, BinaryLossBase):
 
 
 class FiniteDifferenceMulticlassLoss(_FiniteDifferenceMixin, MulticlassLossBase):
-    """Any multiclass per-row loss ``f(y, Z) -> (n,)`` as a loss object (see the binary class)."""
+    """Any multiclass per-row loss ``f(y, Z) -> (n,)`` as a loss object (see the binary class).
+
+    Parameters
+    ----------
+    loss_function : callable
+        ``loss_function(y, Z) -> (n,)``: the loss of each row, ``y`` class indices 0..K-1, ``Z``
+        the (n, K) margins.
+    n_classes : int >= 2
+        K.
+    hessian : {"positive", "exact"}, default "positive"
+        Clip the numerical hessian at :data:`MIN_HESSIAN`, or return it as computed.
+    """
 
     _derivatives = staticmethod(multiclass_derivatives)
 

@@ -28,7 +28,7 @@ gamma = 2: for margins below -2.790). Boosting cannot use non-positive curvature
 default ``hessian="positive"`` drops the one negative term of each formula (-gamma r l in the
 binary bracket, -gamma P l s_j R for the other classes): the result is positive, never smaller
 than the exact hessian, equal to it at gamma = 0 and asymptotically equal for confident correct
-predictions. ``hessian="exact"`` returns the true second derivative. See the README.
+predictions. ``hessian="exact"`` returns the true second derivative. See :doc:`/user_guide/hessian_policy`.
 
 Fast path. With ``derivatives="closed_form"`` the binary and multiclass losses compute ``loss``,
 ``loss_sums``, ``mean_loss`` and ``gradient_hessian`` in the fused kernels of
@@ -127,6 +127,20 @@ def signed_focal_terms(u, gamma, exact_hessian):
 
     This is the one place the binary formulas live; the binary, multiclass (true-class part) and
     multi-label losses all call it.
+
+    Parameters
+    ----------
+    u : ndarray of float64
+        Signed margins ``(2y - 1) x``: the log-odds of the true class.
+    gamma : float
+        Focusing parameter.
+    exact_hessian : bool
+        True: the exact second derivative; False: the positive one (its negative term dropped).
+
+    Returns
+    -------
+    loss, grad_u, hess : ndarray
+        Shaped like ``u``, unweighted.
     """
     q = expit(u)
     r = expit(-u)
@@ -244,7 +258,7 @@ class BinaryFocalLoss(_FocalMixin, BinaryLossBase):
         Weight of class 1 (class 0 gets 1 - alpha). None means no class weighting.
     hessian : {"positive", "exact"}, default "positive"
         "exact" is the true second derivative, negative for confidently wrong rows. "positive"
-        drops its one negative term (see the module docstring and the README); with
+        drops its one negative term (see the module docstring and :doc:`/user_guide/hessian_policy`); with
         ``derivatives="finite_difference"`` it clips the numerical hessian at ``MIN_HESSIAN``.
     derivatives : {"closed_form", "finite_difference"}, default "closed_form"
         Where gradient and hessian come from. Finite differences exist to check the closed forms.
@@ -274,18 +288,49 @@ class BinaryFocalLoss(_FocalMixin, BinaryLossBase):
 
         A constant prediction is the population optimum for the posterior eta = prior, so this is
         :meth:`optimal_margin` of the prior (a safeguarded Newton solve to machine precision).
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n,)
+            Labels in {0, 1}.
+        sample_weight : None or array-like of shape (n,), default None
+            Row weights; the class weight totals are what count.
+
+        Returns
+        -------
+        float
         """
         totals = self._class_weight_totals(y_true, sample_weight)
         return float(self.optimal_margin(np.array([totals / totals.sum()]))[0])
 
     def posterior(self, raw_prediction):
         """Class-posterior estimate, shape (n, 2), from margins: ``predict_proba`` with the focal
-        (gamma) and class-weight (alpha) distortion undone. See :mod:`focalboost.posterior`."""
+        (gamma) and class-weight (alpha) distortion undone. See :mod:`focalboost.posterior`.
+
+        Parameters
+        ----------
+        raw_prediction : array-like of shape (n,)
+            Margins.
+
+        Returns
+        -------
+        ndarray of shape (n, 2)
+        """
         return binary_posterior(raw_prediction, gamma=self.gamma, alpha=self.alpha)
 
     def optimal_margin(self, posterior):
         """The margin (n,) this loss converges to where P(y = 1 | x) = ``posterior``: the inverse
-        of :meth:`posterior` (``posterior`` (n,) or (n, 2), entries in (0, 1))."""
+        of :meth:`posterior`.
+
+        Parameters
+        ----------
+        posterior : array-like of shape (n,) or (n, 2)
+            P(y = 1 | x), or both columns; entries in (0, 1).
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
         return binary_optimal_margin(posterior, gamma=self.gamma, alpha=self.alpha)
 
     def _gradient_hessian(self, y, raw):
@@ -346,19 +391,50 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
 
         A constant prediction is the population optimum for the posterior eta = prior, so this is
         :meth:`optimal_margin` of the prior (Newton's method on the stationarity equations).
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n,)
+            Class indices 0..K-1.
+        sample_weight : None or array-like of shape (n,), default None
+            Row weights; the class weight totals are what count.
+
+        Returns
+        -------
+        ndarray of shape (K,)
         """
         totals = self._all_class_totals(y_true, sample_weight)
         return self.optimal_margin((totals / totals.sum())[None, :])[0]
 
     def posterior(self, raw_prediction):
         """Class-posterior estimate, shape (n, K), from margins: ``predict_proba`` with the focal
-        (gamma) and class-weight (alpha) distortion undone. See :mod:`focalboost.posterior`."""
+        (gamma) and class-weight (alpha) distortion undone. See :mod:`focalboost.posterior`.
+
+        Parameters
+        ----------
+        raw_prediction : array-like of shape (n, K)
+            Margins.
+
+        Returns
+        -------
+        ndarray of shape (n, K)
+        """
         raw = check_n_columns(as_raw(raw_prediction, 2), self.n_classes)
         return multiclass_posterior(raw, gamma=self.gamma, alpha=self.alpha)
 
     def optimal_margin(self, posterior):
         """The margins (n, K), centred, this loss converges to where P(y | x) = ``posterior``:
-        the inverse of :meth:`posterior`."""
+        the inverse of :meth:`posterior`.
+
+        Parameters
+        ----------
+        posterior : array-like of shape (n, K)
+            Class probabilities; rows sum to 1, entries in (0, 1).
+
+        Returns
+        -------
+        ndarray of shape (n, K)
+        """
         if np.ndim(posterior) == 2:  # other shapes: multiclass_optimal_margin's own error
             check_n_columns(np.asarray(posterior), self.n_classes, "posterior", "one per class")
         return multiclass_optimal_margin(posterior, gamma=self.gamma, alpha=self.alpha)
@@ -435,7 +511,17 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
 
     def predict_proba(self, raw_prediction):
         """The sigmoid of each label's margin, shape (n, L): the model's raw output
-        (``probability="focal"``), not the posterior of each label (:meth:`posterior`)."""
+        (``probability="focal"``), not the posterior of each label (:meth:`posterior`).
+
+        Parameters
+        ----------
+        raw_prediction : array-like of shape (n, L)
+            Margins.
+
+        Returns
+        -------
+        ndarray of shape (n, L)
+        """
         return expit(as_raw(raw_prediction, 2))
 
     def _per_label(self, values, function):
@@ -448,17 +534,49 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
 
     def posterior(self, raw_prediction):
         """Per-label class-posterior estimates P(y_l = 1 | x), shape (n, L): the binary correction
-        of each label's margin with its own alpha."""
+        of each label's margin with its own alpha.
+
+        Parameters
+        ----------
+        raw_prediction : array-like of shape (n, L)
+            Margins.
+
+        Returns
+        -------
+        ndarray of shape (n, L)
+        """
         raw = as_raw(raw_prediction, 2)
         return np.column_stack([c[:, 1] for c in self._per_label(raw, binary_posterior)])
 
     def optimal_margin(self, posterior):
-        """Per-label inverse of :meth:`posterior`: margins (n, L)."""
+        """Per-label inverse of :meth:`posterior`: margins (n, L).
+
+        Parameters
+        ----------
+        posterior : array-like of shape (n, L)
+            P(y_l = 1 | x) of each label, entries in (0, 1).
+
+        Returns
+        -------
+        ndarray of shape (n, L)
+        """
         eta = check_matrix(np.asarray(posterior, dtype=np.float64), "posterior")
         return np.column_stack(self._per_label(eta, binary_optimal_margin))
 
     def init_score(self, y_true, sample_weight=None):
-        """Best constant margin of each label, shape (L,): the binary init score per column."""
+        """Best constant margin of each label, shape (L,): the binary init score per column.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n, L)
+            0/1 indicator matrix.
+        sample_weight : None or array-like of shape (n,), default None
+            Row weights; the class weight totals are what count.
+
+        Returns
+        -------
+        ndarray of shape (L,)
+        """
         y = np.asarray(y_true)
         y = as_indicator(y, y.shape if y.ndim == 2 else (len(y), -1))
         alphas = np.broadcast_to(self.alpha if self.alpha is not None else np.nan, y.shape[1])
