@@ -28,6 +28,22 @@ def reliability_bins(conf, hit, n_bins=ECE_BINS, strategy=ECE_STRATEGY):
 
     Empty bins are left out. Returns ``(mean_pred, frac, counts)``, arrays over the bins in
     increasing order of ``conf``.
+
+    Parameters
+    ----------
+    conf : array-like of shape (n,)
+        Predicted probabilities.
+    hit : array-like of shape (n,)
+        The 0/1 outcomes they predict.
+    n_bins : int, default ECE_BINS (15)
+        Number of bins.
+    strategy : {"quantile", "uniform"}, default ECE_STRATEGY ("quantile")
+        Equal-count or equal-width bins.
+
+    Returns
+    -------
+    mean_pred, frac, counts : ndarray
+        Over the non-empty bins, in increasing order of ``conf``.
     """
     conf = np.asarray(conf, dtype=np.float64).ravel()
     hit = np.asarray(hit, dtype=np.float64).ravel()
@@ -67,6 +83,21 @@ def expected_calibration_error(y_true, proba, n_bins=ECE_BINS, strategy=ECE_STRA
       of the largest probability, observed = share of rows whose arg-max class is right;
     * multi-label, ``y_true`` (n, L) 0/1 and ``proba`` (n, L): the mean over labels of each
       label's binary ECE.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) or (n, L)
+        Labels: {0, 1}, 0..K-1, or a 0/1 indicator matrix (multi-label).
+    proba : array-like of shape (n,), (n, 2), (n, K) or (n, L)
+        Predicted probabilities.
+    n_bins : int, default ECE_BINS (15)
+        Number of bins.
+    strategy : {"quantile", "uniform"}, default ECE_STRATEGY ("quantile")
+        Equal-count or equal-width bins (:func:`reliability_bins`).
+
+    Returns
+    -------
+    float
     """
     y = np.asarray(y_true)
     P = np.asarray(proba, dtype=np.float64)
@@ -90,7 +121,20 @@ def expected_calibration_error(y_true, proba, n_bins=ECE_BINS, strategy=ECE_STRA
 
 
 def binary_metrics(y_true, proba):
-    """PR-AUC, ROC-AUC, log loss, Brier, ECE, best F1 and its threshold, recall at 90% precision."""
+    """PR-AUC, ROC-AUC, log loss, Brier, ECE, best F1 and its threshold, recall at 90% precision.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Labels in {0, 1}.
+    proba : array-like of shape (n,) or (n, 2)
+        P(class 1), or both columns.
+
+    Returns
+    -------
+    dict
+        Metric name -> value (the columns of ``focalboost compare``).
+    """
     from sklearn.metrics import (
         average_precision_score,
         brier_score_loss,
@@ -125,6 +169,18 @@ def multiclass_metrics(y_true, proba):
 
     Brier is the multiclass Brier score: the mean over rows of sum_k (p_k - [y = k])^2 (0 is
     perfect, 2 the worst).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Class indices 0..K-1.
+    proba : array-like of shape (n, K)
+        Class probabilities.
+
+    Returns
+    -------
+    dict
+        Metric name -> value.
     """
     from sklearn.metrics import (
         average_precision_score,
@@ -154,6 +210,20 @@ def multilabel_metrics(Y_true, proba, labels):
 
     ``Y_true`` (n, L) 0/1, ``proba`` (n, L) positive-class probabilities. Per-label values are
     keyed ``"pr_auc[<label>]"`` / ``"roc_auc[<label>]"``; macro = the unweighted mean over labels.
+
+    Parameters
+    ----------
+    Y_true : array-like of shape (n, L)
+        0/1 indicator matrix.
+    proba : array-like of shape (n, L)
+        Positive-class probability of each label.
+    labels : sequence of str
+        The label names, in column order (for the per-label keys).
+
+    Returns
+    -------
+    dict
+        Metric name -> value.
     """
     from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
 

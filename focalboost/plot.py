@@ -61,7 +61,25 @@ def focal_derivatives(margin, gamma, *, alpha=None, n_classes=2, label=1, hessia
     Multiclass: the row's true class is ``label``, its margin is ``margin`` and every other class
     has margin 0; the returned values are the true class's entries dL/dz_y and d2L/dz_y2.
 
-    Returns ``(gradient, hessian)``, float64 arrays shaped like ``margin``.
+    Parameters
+    ----------
+    margin : array-like
+        The margins at which to evaluate.
+    gamma : float
+        Focusing parameter.
+    alpha : None, float or array-like, default None
+        Class weights, as for the loss objects.
+    n_classes : int, default 2
+        2: binary focal loss; more: softmax focal loss.
+    label : int, default 1
+        The row's label (binary) or true class (multiclass).
+    hessian : {"exact", "positive"}, default "exact"
+        Which hessian to return.
+
+    Returns
+    -------
+    gradient, hessian : ndarray
+        float64, shaped like ``margin``.
     """
     margin = np.asarray(margin, dtype=np.float64)
     loss = _loss_object(gamma, alpha, n_classes, hessian)
@@ -86,6 +104,21 @@ def negative_hessian_margin(gamma, *, n_classes=2, label=1, margin_range=(-50.0,
     Binary with ``label=1`` (or the true class of a softmax): the exact hessian is negative for
     margins below the returned value; with ``label=0`` above it. ``alpha`` only scales the
     hessian, so it does not move the root. Found with Brent's method on the closed form.
+
+    Parameters
+    ----------
+    gamma : float
+        Focusing parameter.
+    n_classes : int, default 2
+        2: binary focal loss; more: softmax focal loss (true class, other margins 0).
+    label : int, default 1
+        The row's label (binary) or true class (multiclass).
+    margin_range : (float, float), default (-50.0, 50.0)
+        The interval searched for the sign change.
+
+    Returns
+    -------
+    float or None
     """
     if gamma == 0:
         return None
@@ -284,6 +317,25 @@ def plot_precision_recall(y_true, probas, *, classes=None, styles=None, ax=None,
     Binary: one panel for class 1, with the positive rate (a random model's precision) drawn.
     Multiclass: one panel per class (one-vs-rest); ``ax`` is then not accepted.
     ``y_true`` holds class indices 0..K-1; ``classes`` gives their names.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Class indices 0..K-1.
+    probas : dict of str to array-like of shape (n, K)
+        Each model's class probabilities, by model name (the legend).
+    classes : sequence of str, optional
+        The class names (default: the indices).
+    styles : dict of str to dict, optional
+        Matplotlib line keywords per model name.
+    ax : matplotlib Axes, optional
+        Where to draw (binary only); default: a new figure.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib Figure
     """
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
@@ -373,6 +425,33 @@ def plot_calibration(
     entry: the mean vertical distance of its points from the diagonal, weighted by the rows in
     each bin (:func:`focalboost.metrics.expected_calibration_error`; with the defaults, 15
     equal-count bins, it is the ECE column of ``focalboost compare``).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Class indices 0..K-1.
+    probas : dict of str to array-like of shape (n, K)
+        Each model's class probabilities, by model name (the legend).
+    classes : sequence of str, optional
+        The class names (default: the indices).
+    styles : dict of str to dict, optional
+        Matplotlib line keywords per model name.
+    ax : matplotlib Axes, optional
+        Where to draw (binary only); default: a new figure.
+    title : str, optional
+        Figure title.
+    n_bins : int, default 15
+        Number of bins.
+    strategy : {"quantile", "uniform"}, default "quantile"
+        Equal-count or equal-width bins.
+    log_scale : bool, optional
+        Logarithmic axes; default: when the positive rate is below 20 %.
+    show_ece : bool, default True
+        Each model's ECE in its legend entry.
+
+    Returns
+    -------
+    matplotlib Figure
     """
     from .metrics import expected_calibration_error
 

@@ -223,13 +223,33 @@ def focal_estimator(library):
         )
 
         def get_params(self, deep=True):
-            """Parameters of this estimator: the focal ones and every library one."""
+            """Parameters of this estimator: the focal ones and every library one.
+
+            Parameters
+            ----------
+            deep : bool, default True
+                Also return the parameters of contained estimators (scikit-learn's convention).
+
+            Returns
+            -------
+            dict
+            """
             params = super(cls, self).get_params(deep)
             params.pop("objective", None)  # always the focal loss: not a parameter
             return params
 
         def set_params(self, **params):
-            """Set parameters (the library's rules; ``objective`` and its aliases are rejected)."""
+            """Set parameters (the library's rules; ``objective`` and its aliases are rejected).
+
+            Parameters
+            ----------
+            **params
+                Parameter names and values.
+
+            Returns
+            -------
+            self
+            """
             reject_objective(self, params)
             return super(cls, self).set_params(**params)
 
@@ -248,7 +268,13 @@ def focal_estimator(library):
             the booster attribute ``"focalboost"``. ``load_model`` of a focal estimator restores
             it whole; a plain ``xgboost.Booster`` loads it and gives the same margins
             (``predict(output_margin=True)``); ``xgboost.XGBClassifier().load_model`` refuses it
-            (its ``predict_proba`` would not be this model's probability)."""
+            (its ``predict_proba`` would not be this model's probability).
+
+            Parameters
+            ----------
+            fname : str or path-like
+                The file; ``.json`` or ``.ubj`` chooses the format.
+            """
             from ._persistence import xgboost_save_model
 
             check_is_fitted(self, "loss_")
@@ -257,7 +283,17 @@ def focal_estimator(library):
         def load_model(self, fname):
             """Load a model written by ``save_model`` (a path, or the file's bytes as a
             ``bytearray``): the booster, classes, focal parameters, init score and probability
-            mode. Returns the estimator."""
+            mode. Returns the estimator.
+
+            Parameters
+            ----------
+            fname : str, path-like or bytearray
+                The file, or its bytes.
+
+            Returns
+            -------
+            self
+            """
             from ._persistence import xgboost_load_model
 
             self._classes = xgboost_load_model(self, fname, super(cls, self).load_model)

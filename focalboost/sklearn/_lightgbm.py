@@ -197,6 +197,45 @@ class FocalLGBMClassifier(LGBMClassifier):
 
         ``y`` may hold any labels; evaluation labels (``eval_X``/``eval_y`` or ``eval_set``) are
         encoded the same way. See the class notes for metrics, early stopping and init scores.
+
+        Parameters
+        ----------
+        X : array-like or pandas DataFrame of shape (n, n_features)
+            Features.
+        y : array-like of shape (n,)
+            Labels of any type.
+        sample_weight : array-like of shape (n,), optional
+            Row weights (multiplied by ``class_weight`` and, for ``classes_[1]``, ``scale_pos_weight``).
+        init_score : array-like, optional
+            Per-row margins to start from instead of the focal init score (not kept in the model).
+        eval_set : list of (X, y), optional
+            Evaluation sets, as in ``LGBMClassifier.fit`` (or ``eval_X`` / ``eval_y``).
+        eval_names : list of str, optional
+            Names of the evaluation sets.
+        eval_sample_weight : list of array-like, optional
+            Row weights of each evaluation set.
+        eval_class_weight : list of dict or "balanced", optional
+            Class weights of each evaluation set, as in ``LGBMClassifier.fit``.
+        eval_init_score : list of array-like, optional
+            Start margins of each evaluation set.
+        eval_metric : str, callable or list, optional
+            Metrics besides ``"focal_loss"`` (see the class notes for which names are computed where).
+        feature_name : list of str or "auto", default "auto"
+            Feature names, as in LightGBM.
+        categorical_feature : list or "auto", default "auto"
+            Categorical features, as in LightGBM.
+        callbacks : list of callable, optional
+            LightGBM callbacks, such as ``lightgbm.early_stopping(k)``.
+        init_model : None
+            Continued training is not supported: anything but None raises a ``ValueError``.
+        eval_X : array-like or tuple of array-like, optional
+            Features of the evaluation set(s) (LightGBM 4.7's form of ``eval_set``).
+        eval_y : array-like or tuple of array-like, optional
+            Labels of the evaluation set(s).
+
+        Returns
+        -------
+        self
         """
         self._validate_params()
         lgb_compat.check_process_params()
@@ -266,12 +305,28 @@ class FocalLGBMClassifier(LGBMClassifier):
         (classes, focal parameters, init score, probability mode, best iteration) on one
         ``focalboost:`` line. ``lightgbm.Booster(model_file=fname).predict(X)`` gives this
         model's margins (the init score is in the trees); :meth:`load_model` restores the
-        estimator."""
+        estimator.
+
+        Parameters
+        ----------
+        fname : str or path-like
+            The file to write.
+        """
         check_is_fitted(self)
         Path(fname).write_text(lightgbm_model_text(self))
 
     def load_model(self, fname):
-        """Load a model written by :meth:`save_model`; returns the estimator."""
+        """Load a model written by :meth:`save_model`; returns the estimator.
+
+        Parameters
+        ----------
+        fname : str or path-like
+            A file written by :meth:`save_model`.
+
+        Returns
+        -------
+        self
+        """
         import lightgbm
 
         text, meta = lightgbm_read_model_text(Path(fname).read_text(), self)
@@ -353,7 +408,25 @@ class FocalLGBMClassifier(LGBMClassifier):
         self, X, *, start_iteration=0, num_iteration=None, validate_features=False, **kwargs
     ):
         """Margins (log-odds of ``classes_[1]``, shape (n,); or (n, n_classes) multiclass), the
-        init score included, at ``best_iteration_`` after early stopping."""
+        init score included, at ``best_iteration_`` after early stopping.
+
+        Parameters
+        ----------
+        X : array-like or pandas DataFrame of shape (n, n_features)
+            Features.
+        start_iteration : int, default 0
+            First iteration to use (from ``start_iteration > 0`` the init score is left out).
+        num_iteration : int, optional
+            Number of iterations to use; default: ``best_iteration_`` after early stopping, else all.
+        validate_features : bool, default False
+            Check the feature names against those of the training data (LightGBM's check).
+        **kwargs
+            Passed to LightGBM's ``predict``.
+
+        Returns
+        -------
+        ndarray of shape (n,) or (n, n_classes)
+        """
         check_is_fitted(self)
         check_n_features(self, X)
         raw = LGBMModel.predict(
@@ -380,7 +453,32 @@ class FocalLGBMClassifier(LGBMClassifier):
     ):
         """Class probabilities (n, n_classes) in ``classes_`` order (see ``probability``).
         ``raw_score=True`` returns the margins; ``pred_leaf`` and
-        ``pred_contrib`` are LightGBM's."""
+        ``pred_contrib`` are LightGBM's.
+
+        Parameters
+        ----------
+        X : array-like or pandas DataFrame of shape (n, n_features)
+            Features.
+        raw_score : bool, default False
+            Return the margins (as :meth:`decision_function`) instead.
+        start_iteration : int, default 0
+            First iteration to use (from ``start_iteration > 0`` the init score is left out).
+        num_iteration : int, optional
+            Number of iterations to use; default: ``best_iteration_`` after early stopping, else all.
+        pred_leaf : bool, default False
+            Return LightGBM's leaf indices instead.
+        pred_contrib : bool, default False
+            Return LightGBM's feature contributions (to the margin) instead.
+        validate_features : bool, default False
+            Check the feature names against those of the training data (LightGBM's check).
+        **kwargs
+            Passed to LightGBM's ``predict``.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes)
+            Or LightGBM's output for ``raw_score``, ``pred_leaf``, ``pred_contrib``.
+        """
         return self._output(
             X, proba_from_margin, raw_score, start_iteration, num_iteration, pred_leaf,
             pred_contrib, validate_features, kwargs,
@@ -398,7 +496,32 @@ class FocalLGBMClassifier(LGBMClassifier):
         **kwargs,
     ):
         """Class labels: ``classes_[argmax(predict_proba(X))]``; ``raw_score``,
-        ``pred_leaf`` and ``pred_contrib`` as in :meth:`predict_proba`."""
+        ``pred_leaf`` and ``pred_contrib`` as in :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like or pandas DataFrame of shape (n, n_features)
+            Features.
+        raw_score : bool, default False
+            Return the margins (as :meth:`decision_function`) instead.
+        start_iteration : int, default 0
+            First iteration to use (from ``start_iteration > 0`` the init score is left out).
+        num_iteration : int, optional
+            Number of iterations to use; default: ``best_iteration_`` after early stopping, else all.
+        pred_leaf : bool, default False
+            Return LightGBM's leaf indices instead.
+        pred_contrib : bool, default False
+            Return LightGBM's feature contributions (to the margin) instead.
+        validate_features : bool, default False
+            Check the feature names against those of the training data (LightGBM's check).
+        **kwargs
+            Passed to LightGBM's ``predict``.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+            Or LightGBM's output for ``raw_score``, ``pred_leaf``, ``pred_contrib``.
+        """
         return self._output(
             X, labels_from_margin, raw_score, start_iteration, num_iteration, pred_leaf,
             pred_contrib, validate_features, kwargs,

@@ -111,6 +111,34 @@ class FocalXGBClassifier(XGBClassifier):
 
         ``y`` may hold any labels (ints, strings, booleans); ``eval_set`` labels are encoded the
         same way. ``xgb_model`` (continued training) is not supported.
+
+        Parameters
+        ----------
+        X : array-like or pandas DataFrame of shape (n, n_features)
+            Features.
+        y : array-like of shape (n,) or (n, L)
+            Labels of any type, or a 0/1 indicator matrix (multi-label).
+        sample_weight : array-like of shape (n,), optional
+            Row weights (multiplied by ``scale_pos_weight`` for ``classes_[1]`` rows).
+        base_margin : array-like, optional
+            Per-row margins to start from instead of the focal init score (then also needed at
+            predict time).
+        eval_set : list of (X, y), optional
+            Evaluation sets: the metrics and early stopping (``early_stopping_rounds``) use them.
+        verbose : bool or int, default True
+            As in ``XGBClassifier.fit``: print the evaluation every round (or every ``verbose`` rounds).
+        xgb_model : None
+            Continued training is not supported: anything but None raises a ``ValueError``.
+        sample_weight_eval_set : list of array-like, optional
+            Row weights of each evaluation set.
+        base_margin_eval_set : list of array-like, optional
+            Start margins of each evaluation set.
+        feature_weights : array-like of shape (n_features,), optional
+            XGBoost's feature weights for column sampling.
+
+        Returns
+        -------
+        self
         """
         self._validate_params()
         reject_continued_training("xgb_model", xgb_model, self)
@@ -160,7 +188,23 @@ class FocalXGBClassifier(XGBClassifier):
         return np.asarray(margin, dtype=np.float64)
 
     def predict_proba(self, X, validate_features=True, base_margin=None, iteration_range=None):
-        """Class probabilities (n, n_classes) in ``classes_`` order (see ``probability``)."""
+        """Class probabilities (n, n_classes) in ``classes_`` order (see ``probability``).
+
+        Parameters
+        ----------
+        X : array-like or pandas DataFrame of shape (n, n_features)
+            Features.
+        validate_features : bool, default True
+            Check the feature names against those of the training data (XGBoost's check).
+        base_margin : array-like, optional
+            The start margins, when ``fit`` was given ``base_margin``.
+        iteration_range : (int, int), optional
+            Trees to use; default: up to ``best_iteration`` after early stopping, else all.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes), or (n, L) multi-label
+        """
         margin = self._margin(
             X,
             validate_features=validate_features,
@@ -183,6 +227,24 @@ class FocalXGBClassifier(XGBClassifier):
         ``output_margin=True`` returns the margins instead, as ``XGBClassifier`` does: log-odds of
         ``classes_[1]`` (n,) for binary, (n, n_classes) for multiclass, including the init score.
         (Like ``XGBClassifier``, this estimator has no ``decision_function``.)
+
+        Parameters
+        ----------
+        X : array-like or pandas DataFrame of shape (n, n_features)
+            Features.
+        output_margin : bool, default False
+            Return the margins instead of the labels.
+        validate_features : bool, default True
+            Check the feature names against those of the training data (XGBoost's check).
+        base_margin : array-like, optional
+            The start margins, when ``fit`` was given ``base_margin``.
+        iteration_range : (int, int), optional
+            Trees to use; default: up to ``best_iteration`` after early stopping, else all.
+
+        Returns
+        -------
+        ndarray of shape (n,), (n, n_classes) or (n, L)
+            Labels, or margins with ``output_margin=True``.
         """
         kwargs = dict(
             validate_features=validate_features,
