@@ -195,7 +195,19 @@ def _label_summary(y, sample_weight=None, client=None):
 
 def class_totals(y, sample_weight=None):
     """``(classes, totals)``: the sorted labels of a Dask ``y`` and their summed weights (counts
-    without weights), in one pass; only K numbers per partition reach the client."""
+    without weights), in one pass; only K numbers per partition reach the client.
+
+    Parameters
+    ----------
+    y : dask collection of shape (n,)
+        Labels.
+    sample_weight : dask collection of shape (n,), optional
+        Row weights, partitioned like ``y``.
+
+    Returns
+    -------
+    classes, totals : ndarray
+    """
     classes, _, totals = _label_summary(y, sample_weight)
     return classes, totals
 
@@ -223,13 +235,40 @@ def init_score(loss, y, sample_weight=None):
 
     The init score depends on the labels only through the class weight totals, so the loss's own
     ``init_score`` on labels 0..K-1 weighted by the totals gives exactly the single-machine value.
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object.
+    y : dask Array, Series or DataFrame column of shape (n,)
+        Labels (codes 0..K-1).
+    sample_weight : dask collection of shape (n,), optional
+        Row weights, partitioned like ``y``.
+
+    Returns
+    -------
+    float or ndarray of shape (K,)
     """
     totals = _code_totals(loss, y, sample_weight)
     return loss.init_score(np.arange(loss.n_classes), totals)
 
 
 def training_params(loss, y, sample_weight=None):
-    """:func:`focalboost.xgboost.training_params` for distributed labels (one pass over ``y``)."""
+    """:func:`focalboost.xgboost.training_params` for distributed labels (one pass over ``y``).
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object.
+    y : dask Array, Series or DataFrame column of shape (n,)
+        Labels (codes 0..K-1).
+    sample_weight : dask collection of shape (n,), optional
+        Row weights, partitioned like ``y``.
+
+    Returns
+    -------
+    dict
+    """
     totals = _code_totals(loss, y, sample_weight)
     return fxgb.training_params(loss, np.arange(loss.n_classes), totals)
 
@@ -239,6 +278,19 @@ def init_score_rows_like(loss, y, init):
     binary, (n, K) for multiclass (a Dask array, or Series/DataFrame for a Dask Series ``y``).
 
     This is what ``DaskLGBMClassifier.fit(init_score=...)`` needs with a custom objective.
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object.
+    y : dask Array or Series of shape (n,)
+        The collection whose partitions the result follows.
+    init : float or array-like of shape (K,)
+        The constant (:func:`init_score`).
+
+    Returns
+    -------
+    dask Array, Series or DataFrame
     """
     init = np.asarray(init, dtype=np.float64)
 
@@ -281,6 +333,23 @@ def mean_loss(loss, y, raw_prediction, sample_weight=None, *, client=None):
     A map-reduce: every partition returns its two sums (``loss.loss_sums``), the client adds them
     and divides once -- never an average of per-partition or per-worker means. ``y`` holds codes
     0..K-1; ``raw_prediction`` margins (n,) or (n, K); Dask collections partitioned alike.
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object.
+    y : dask Array, Series or DataFrame column of shape (n,)
+        Labels (codes 0..K-1).
+    raw_prediction : dask Array of shape (n,) or (n, K)
+        Margins, partitioned like ``y``.
+    sample_weight : dask collection of shape (n,), optional
+        Row weights, partitioned like ``y``.
+    client : distributed.Client, optional
+        The client to compute with; default the current one.
+
+    Returns
+    -------
+    float
     """
     check_loss(loss)
     parts = _partitions(("y", "raw_prediction", "sample_weight"), y, raw_prediction, sample_weight)
@@ -293,7 +362,25 @@ def mean_loss(loss, y, raw_prediction, sample_weight=None, *, client=None):
 # --- native XGBoost prediction -------------------------------------------------------------------
 def predict_margin(client, booster, X, *, iteration_range=None, **kwargs):
     """Margins (Dask array (n,) or (n, K)) of an XGBoost booster on Dask data, from the rounds up
-    to the best iteration after early stopping unless ``iteration_range`` is given."""
+    to the best iteration after early stopping unless ``iteration_range`` is given.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The client.
+    booster : xgboost.Booster
+        A booster trained with a focal objective.
+    X : dask Array or DataFrame
+        The rows to predict.
+    iteration_range : (int, int), optional
+        Rounds to use; default up to the best iteration.
+    **kwargs
+        Passed to ``xgboost.dask.predict``.
+
+    Returns
+    -------
+    dask Array of shape (n,) or (n, K)
+    """
     if iteration_range is None:
         iteration_range = fxgb.best_iteration_range(booster)
     margin = dxgb.inplace_predict(
@@ -315,7 +402,27 @@ def _proba_blocks(margin, n_classes, to_proba):
 def predict_proba(client, booster, X, loss, *, probability="posterior", **kwargs):
     """Probabilities (Dask array (n, 2) or (n, K)) from a booster trained by ``xgboost.dask.train``
     with the focal objective, as the estimators give them (``probability``: see
-    :func:`focalboost.xgboost.predict_proba`)."""
+    :func:`focalboost.xgboost.predict_proba`).
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The client.
+    booster : xgboost.Booster
+        A booster trained with a focal objective.
+    X : dask Array or DataFrame
+        The rows to predict.
+    loss : BoostingLoss
+        A focalboost loss object.
+    probability : {"posterior", "focal"}, default "posterior"
+        The class posterior, or the raw sigmoid/softmax.
+    **kwargs
+        Passed to :func:`predict_margin`.
+
+    Returns
+    -------
+    dask Array of shape (n, 2) or (n, K)
+    """
     loss = check_loss(loss)
     margin = predict_margin(client, booster, X, **kwargs)
     return _proba_blocks(
@@ -529,6 +636,23 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
     (it all-reduces its two sums: :func:`focalboost.xgboost.mean_loss`), so early stopping
     (``early_stopping_rounds`` with ``eval_set``) watches the true number and every worker stops
     at the same round. A callable ``eval_metric`` of yours is averaged over workers by XGBoost.
+
+    Parameters
+    ----------
+    gamma : float >= 0, default 2.0
+        Focusing parameter.
+    alpha : None, float, dict, array-like or str, default None
+        Class weights in the loss, as for the single-machine estimator.
+    hessian : {"positive", "exact"}, default "positive"
+        The hessian policy.
+    loss_scale : float or "auto", default 1.0
+        Constant factor on gradient and hessian.
+    probability : str, default "posterior"
+        What ``predict_proba`` returns, as for the single-machine estimator.
+    min_split_loss : float, optional
+        XGBoost's own ``gamma`` (minimum split loss), under its other name.
+    **kwargs
+        Every other ``DaskXGBClassifier`` parameter.
     """
 
     def fit(
@@ -542,7 +666,29 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
         verbose=True,
         xgb_model=None,
     ):
-        """Fit on Dask collections; the arguments are those of ``DaskXGBClassifier.fit``."""
+        """Fit on Dask collections; the arguments are those of ``DaskXGBClassifier.fit``.
+
+        Parameters
+        ----------
+        X : dask Array or DataFrame of shape (n, n_features)
+            Features.
+        y : dask Array or Series of shape (n,)
+            Labels of any type, partitioned like ``X``.
+        sample_weight : dask Array or Series of shape (n,), optional
+            Row weights, partitioned like ``X``.
+        eval_set : list of (X, y) dask collections, optional
+            Evaluation sets (metrics and ``early_stopping_rounds``).
+        sample_weight_eval_set : list of dask collections, optional
+            Row weights of each evaluation set.
+        verbose : bool or int, default True
+            Print the evaluation every round (or every ``verbose`` rounds).
+        xgb_model : None
+            Continued training is not supported: anything but None raises a ``ValueError``.
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         reject_continued_training("xgb_model", xgb_model, self)
         client = _client(self.client)
@@ -587,13 +733,43 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
 
     def predict_proba(self, X, validate_features=True, iteration_range=None):
         """Class probabilities (Dask array (n, n_classes)), as ``FocalXGBClassifier`` computes
-        them (see ``probability``)."""
+        them (see ``probability``).
+
+        Parameters
+        ----------
+        X : dask Array or DataFrame of shape (n, n_features)
+            Features.
+        validate_features : bool, default True
+            Check the feature names against those of the training data (XGBoost's check).
+        iteration_range : (int, int), optional
+            Trees to use; default: up to ``best_iteration`` after early stopping, else all.
+
+        Returns
+        -------
+        dask Array of shape (n, n_classes)
+        """
         kwargs = dict(validate_features=validate_features, iteration_range=iteration_range)
         return self._proba(self._margin(X, **kwargs))
 
     def predict(self, X, *, output_margin=False, validate_features=True, iteration_range=None):
         """Class labels (Dask array): ``classes_[argmax(predict_proba)]``, as ``FocalXGBClassifier``;
-        ``output_margin=True`` returns the margins instead."""
+        ``output_margin=True`` returns the margins instead.
+
+        Parameters
+        ----------
+        X : dask Array or DataFrame of shape (n, n_features)
+            Features.
+        output_margin : bool, default False
+            Return the margins instead of the labels.
+        validate_features : bool, default True
+            Check the feature names against those of the training data (XGBoost's check).
+        iteration_range : (int, int), optional
+            Trees to use; default: up to ``best_iteration`` after early stopping, else all.
+
+        Returns
+        -------
+        dask Array
+        """
         margin = self._margin(X, validate_features=validate_features, iteration_range=iteration_range)
         return margin if output_margin else self._labels(margin)
 
@@ -626,6 +802,21 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
     ``evals_result_[name]["focal_loss"]`` is computed for every iteration by a map-reduce over the
     partitions (the weighted mean over all rows), and :meth:`focal_loss` gives the value for any
     data. Early stopping is not supported (``ValueError``).
+
+    Parameters
+    ----------
+    gamma : float >= 0, default 2.0
+        Focusing parameter.
+    alpha : None, float, dict, array-like or str, default None
+        Class weights in the loss, as for the single-machine estimator.
+    hessian : {"positive", "exact"}, default "positive"
+        The hessian policy.
+    loss_scale : float or "auto", default 1.0
+        Constant factor on gradient and hessian.
+    probability : str, default "posterior"
+        What ``predict_proba`` returns, as for the single-machine estimator.
+    **kwargs
+        Every other ``DaskLGBMClassifier`` parameter.
     """
 
     def fit(
@@ -640,7 +831,29 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
     ):
         """Fit on Dask collections. ``eval_set`` is evaluated after training (see the class
         notes); ``eval_names`` default to ``valid_0``, ``valid_1``, ... ``callbacks`` run on
-        every worker (early stopping excepted)."""
+        every worker (early stopping excepted).
+
+        Parameters
+        ----------
+        X : dask Array or DataFrame of shape (n, n_features)
+            Features.
+        y : dask Array or Series of shape (n,)
+            Labels of any type, partitioned like ``X``.
+        sample_weight : dask Array or Series of shape (n,), optional
+            Row weights, partitioned like ``X``.
+        eval_set : list of (X, y) dask collections, optional
+            Evaluation sets, scored after training.
+        eval_names : list of str, optional
+            Their names in ``evals_result_``.
+        eval_sample_weight : list of dask collections, optional
+            Row weights of each evaluation set.
+        callbacks : list of callable, optional
+            LightGBM callbacks, run on every worker (early stopping is refused).
+
+        Returns
+        -------
+        self
+        """
         self._validate_params()
         params = self.get_params(deep=False)
         client = _client(params.pop("client", None))
@@ -714,7 +927,21 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
         return result
 
     def decision_function(self, X, *, start_iteration=0, num_iteration=None):
-        """Margins, the init score included (Dask array (n,) binary, (n, K) multiclass)."""
+        """Margins, the init score included (Dask array (n,) binary, (n, K) multiclass).
+
+        Parameters
+        ----------
+        X : dask Array or DataFrame of shape (n, n_features)
+            Features.
+        start_iteration : int, default 0
+            First iteration to use.
+        num_iteration : int, optional
+            Number of iterations to use; default all.
+
+        Returns
+        -------
+        dask Array of shape (n,) or (n, K)
+        """
         check_is_fitted(self, "loss_")
         check_n_features(self, X)
         booster, K = self.booster_, self.n_classes_
@@ -749,16 +976,51 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
 
     def predict_proba(self, X, *, start_iteration=0, num_iteration=None):
         """Class probabilities (Dask array (n, n_classes)), as ``FocalLGBMClassifier`` computes
-        them (see ``probability``)."""
+        them (see ``probability``).
+
+        Parameters
+        ----------
+        X : dask Array or DataFrame of shape (n, n_features)
+            Features.
+        start_iteration : int, default 0
+            First iteration to use.
+        num_iteration : int, optional
+            Number of iterations to use; default all.
+
+        Returns
+        -------
+        dask Array of shape (n, n_classes)
+        """
         kwargs = dict(start_iteration=start_iteration, num_iteration=num_iteration)
         return self._proba(self.decision_function(X, **kwargs))
 
     def predict(self, X, *, start_iteration=0, num_iteration=None):
-        """Class labels (Dask array): ``classes_[argmax(predict_proba)]``, as ``FocalLGBMClassifier``."""
+        """Class labels (Dask array): ``classes_[argmax(predict_proba)]``, as ``FocalLGBMClassifier``.
+
+        Parameters
+        ----------
+        X : dask Array or DataFrame of shape (n, n_features)
+            Features.
+        start_iteration : int, default 0
+            First iteration to use.
+        num_iteration : int, optional
+            Number of iterations to use; default all.
+
+        Returns
+        -------
+        dask Array of shape (n,)
+        """
         kwargs = dict(start_iteration=start_iteration, num_iteration=num_iteration)
         return self._labels(self.decision_function(X, **kwargs))
 
     def to_local(self):
+        """Not supported: a plain ``LGBMClassifier`` would not know the focal probabilities.
+
+        Raises
+        ------
+        NotImplementedError
+            Always; pickle this estimator, or use ``booster_`` (its raw scores are the margins).
+        """
         raise NotImplementedError(
             "to_local() would return a plain LGBMClassifier, which does not know the focal "
             "probabilities; pickle this estimator, or use booster_ (its raw scores are the margins)"

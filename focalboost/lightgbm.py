@@ -60,6 +60,14 @@ class LightGBMObjective(_LightGBMHook):
     values, in a copy made every round); multiclass as (n, K) arrays in column-major memory order,
     which LightGBM reads class by class without a copy. ``get_label()`` and ``get_weight()``
     return the Dataset's stored arrays (no copy), so a round allocates nothing else.
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract). A multi-label loss is refused
+        (``ValueError``): LightGBM has no multi-output trees.
+    *args
+        None: the loss is the only argument.
     """
 
     def __call__(self, preds, train_data):
@@ -90,7 +98,15 @@ def _warn_if_no_split(loss, grad, hess, params):
 
 
 class LightGBMMetric(_LightGBMHook):
-    """``(preds, eval_data) -> (name, weighted mean loss, False)`` for ``lgb.train(feval=...)``."""
+    """``(preds, eval_data) -> (name, weighted mean loss, False)`` for ``lgb.train(feval=...)``.
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+    name : str, default "focal_loss"
+        The metric's name in LightGBM's evaluation log.
+    """
 
     def __init__(self, loss, name=DEFAULT_METRIC_NAME):
         super().__init__(loss)
@@ -102,17 +118,49 @@ class LightGBMMetric(_LightGBMHook):
 
 
 def objective(loss):
-    """The LightGBM objective callable of a focalboost loss (for ``params["objective"]``)."""
+    """The LightGBM objective callable of a focalboost loss (for ``params["objective"]``).
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+
+    Returns
+    -------
+    LightGBMObjective
+    """
     return LightGBMObjective(loss)
 
 
 def metric(loss, name=DEFAULT_METRIC_NAME):
-    """The LightGBM ``feval`` callable of a focalboost loss (weighted mean loss, lower is better)."""
+    """The LightGBM ``feval`` callable of a focalboost loss (weighted mean loss, lower is better).
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+    name : str, default "focal_loss"
+        The metric's name in LightGBM's evaluation log.
+
+    Returns
+    -------
+    LightGBMMetric
+    """
     return LightGBMMetric(loss, name)
 
 
 def training_params(loss):
-    """``{"objective": objective(loss), "metric": "None"}`` plus ``num_class`` for multiclass."""
+    """``{"objective": objective(loss), "metric": "None"}`` plus ``num_class`` for multiclass.
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+
+    Returns
+    -------
+    dict
+    """
     params = {"objective": objective(loss), "metric": "None"}
     if is_multiclass(loss):
         params["num_class"] = loss.n_classes
@@ -123,6 +171,21 @@ def init_score(loss, y, sample_weight=None, init=None):
     """Per-row init score for ``lgb.Dataset(init_score=...)``: (n,) binary, (n, K) multiclass.
 
     ``init`` reuses a constant computed on the training labels (do that for validation sets).
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+    y : array-like of shape (n,)
+        The labels of the Dataset.
+    sample_weight : array-like of shape (n,), optional
+        Its weights (used when ``init`` is None).
+    init : float or array-like of shape (K,), optional
+        The constant to repeat; default ``loss.init_score(y, sample_weight)``.
+
+    Returns
+    -------
+    ndarray of shape (n,) or (n, K)
     """
     return init_score_rows(check_loss(loss), y, sample_weight, init=init)
 
@@ -130,7 +193,23 @@ def init_score(loss, y, sample_weight=None, init=None):
 def predict_margin(booster, X, init, **kwargs):
     """Raw scores plus the constant ``init`` LightGBM does not add back itself (0 for a booster
     whose init score is folded into its trees, as the focal estimators' are). LightGBM uses the
-    best iteration after early stopping unless ``num_iteration`` says otherwise."""
+    best iteration after early stopping unless ``num_iteration`` says otherwise.
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+        A booster trained with a focal objective.
+    X : array-like
+        The rows to predict.
+    init : float or array-like of shape (K,)
+        The init score the booster was trained from (0 if it is folded into the trees).
+    **kwargs
+        Passed to ``booster.predict`` (``num_iteration``, ...).
+
+    Returns
+    -------
+    ndarray of shape (n,) or (n, K)
+    """
     return booster.predict(X, raw_score=True, **kwargs) + np.asarray(init, dtype=np.float64)
 
 
@@ -138,6 +217,26 @@ def predict_proba(booster, X, loss, init, *, probability="posterior", **kwargs):
     """Probabilities from a booster trained with a focal objective, as the estimators give them:
     (n, 2) binary, (n, K) multiclass. ``probability="posterior"`` (default) is the class
     posterior, ``"focal"`` the raw sigmoid/softmax of the margins (see
-    :func:`focalboost._adapter.probability_from_margin`)."""
+    :func:`focalboost._adapter.probability_from_margin`).
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+        A booster trained with a focal objective.
+    X : array-like
+        The rows to predict.
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+    init : float or array-like of shape (K,)
+        The init score the booster was trained from (0 if it is folded into the trees).
+    probability : {"posterior", "focal"}, default "posterior"
+        The class posterior, or the raw sigmoid/softmax.
+    **kwargs
+        Passed to ``booster.predict`` (``num_iteration``, ...).
+
+    Returns
+    -------
+    ndarray of shape (n, 2) or (n, K)
+    """
     margin = predict_margin(booster, X, init, **kwargs)
     return probability_from_margin(check_loss(loss), margin, probability)

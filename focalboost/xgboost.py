@@ -74,6 +74,13 @@ class XGBoostObjective(_Hook):
     Returns float32 arrays (XGBoost stores gradient pairs as float32: the values are exactly those
     it would round float64 results to) and reads labels and weights without copying them, so a
     round allocates nothing beyond the gradient and hessian (:func:`_info`).
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+    scale : float, default 1.0
+        Constant factor on gradient and hessian (the estimators' ``loss_scale``).
     """
 
     def __init__(self, loss, scale=1.0):
@@ -96,6 +103,13 @@ class XGBoostMetric(_Hook):
 
     Lower is better. ``predt`` are margins (XGBoost passes margins to custom metrics). In
     distributed training the value is the weighted mean over all workers' rows (:func:`mean_loss`).
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+    name : str, default "focal_loss"
+        The metric's name in XGBoost's evaluation log.
     """
 
     def __init__(self, loss, name=DEFAULT_METRIC_NAME):
@@ -117,6 +131,21 @@ def mean_loss(loss, y, predt, sample_weight=None):
     shards differ in size or weight.) Every worker evaluates every eval set once per round, so
     all workers make the same all-reduce calls; an empty shard contributes zeros. NaN when the
     weights sum to 0 over all workers (:func:`focalboost.base.mean_from_sums`).
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+    y : array-like of shape (n,) or (n, L)
+        Labels.
+    predt : array-like
+        XGBoost margins.
+    sample_weight : array-like of shape (n,), optional
+        Row weights (an empty array means none).
+
+    Returns
+    -------
+    float
     """
     raw = _raw(loss, predt, np.shape(y)[0])
     if sample_weight is not None and np.size(sample_weight) == 0:
@@ -128,12 +157,34 @@ def mean_loss(loss, y, predt, sample_weight=None):
 
 
 def objective(loss):
-    """The XGBoost objective callable of a focalboost loss."""
+    """The XGBoost objective callable of a focalboost loss.
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+
+    Returns
+    -------
+    XGBoostObjective
+    """
     return XGBoostObjective(loss)
 
 
 def metric(loss, name=DEFAULT_METRIC_NAME):
-    """The XGBoost custom metric callable of a focalboost loss (weighted mean loss)."""
+    """The XGBoost custom metric callable of a focalboost loss (weighted mean loss).
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+    name : str, default "focal_loss"
+        The metric's name in XGBoost's evaluation log.
+
+    Returns
+    -------
+    XGBoostMetric
+    """
     return XGBoostMetric(loss, name)
 
 
@@ -170,6 +221,27 @@ def train(
     * every other keyword (``evals``, ``early_stopping_rounds``, ``evals_result``,
       ``verbose_eval``, ``callbacks``, ...) goes to ``xgb.train`` unchanged; ``obj`` is not
       accepted (the loss is the objective).
+
+    Parameters
+    ----------
+    params : dict
+        XGBoost's parameters.
+    dtrain : xgboost.DMatrix
+        Training data with labels (and weights).
+    num_boost_round : int, default 10
+        Number of boosting rounds.
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+    custom_metric : callable, optional
+        Default: :func:`metric` of ``loss``.
+    callbacks : list of xgboost.callback.TrainingCallback, optional
+        XGBoost callbacks (focalboost adds its own for the margins read in place).
+    **kwargs
+        Every other argument of ``xgb.train``.
+
+    Returns
+    -------
+    xgboost.Booster
     """
     if "obj" in kwargs:
         raise TypeError("train() takes the objective from loss=...; do not pass obj")
@@ -289,6 +361,19 @@ def training_params(loss, y, sample_weight=None):
     multiclass loss; merge them into your own parameters. For a multi-label loss (2-D labels)
     XGBoost trains one output per label (``multi_strategy``, default ``"one_output_per_tree"``)
     and ``base_score`` is the vector of per-label init scores.
+
+    Parameters
+    ----------
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+    y : array-like of shape (n,) or (n, L)
+        The training labels.
+    sample_weight : array-like of shape (n,), optional
+        The training weights.
+
+    Returns
+    -------
+    dict
     """
     check_loss(loss)
     init = np.asarray(loss.init_score(y, sample_weight), dtype=np.float64)
@@ -301,7 +386,17 @@ def training_params(loss, y, sample_weight=None):
 
 def best_iteration_range(booster):
     """``iteration_range`` of the rounds up to the best one after early stopping (the
-    ``best_iteration`` attribute ``xgb.train`` sets), else ``(0, 0)``: every round."""
+    ``best_iteration`` attribute ``xgb.train`` sets), else ``(0, 0)``: every round.
+
+    Parameters
+    ----------
+    booster : xgboost.Booster
+        A trained booster.
+
+    Returns
+    -------
+    (int, int)
+    """
     best = booster.attr("best_iteration")
     return (0, int(best) + 1) if best is not None else (0, 0)
 
@@ -309,7 +404,23 @@ def best_iteration_range(booster):
 def predict_margin(booster, dmatrix, *, iteration_range=None, **kwargs):
     """Margins including ``base_score`` (and any ``base_margin`` set on ``dmatrix``), from the
     rounds up to the best iteration after early stopping unless ``iteration_range`` is given
-    (``xgb.Booster.predict`` itself uses every round; ``XGBClassifier`` the best ones)."""
+    (``xgb.Booster.predict`` itself uses every round; ``XGBClassifier`` the best ones).
+
+    Parameters
+    ----------
+    booster : xgboost.Booster
+        A booster trained with a focal objective.
+    dmatrix : xgboost.DMatrix
+        The rows to predict.
+    iteration_range : (int, int), optional
+        Rounds to use; default :func:`best_iteration_range`.
+    **kwargs
+        Passed to ``booster.predict``.
+
+    Returns
+    -------
+    ndarray of shape (n,), (n, K) or (n, L)
+    """
     if iteration_range is None:
         iteration_range = best_iteration_range(booster)
     return booster.predict(dmatrix, output_margin=True, iteration_range=iteration_range, **kwargs)
@@ -323,6 +434,23 @@ def predict_proba(booster, dmatrix, loss, *, probability="posterior", **kwargs):
     ``"focal"`` the raw sigmoid/softmax of the margins; see
     :func:`focalboost._adapter.probability_from_margin`. The best iteration is used after early
     stopping unless ``iteration_range`` says otherwise (:func:`predict_margin`).
+
+    Parameters
+    ----------
+    booster : xgboost.Booster
+        A booster trained with a focal objective.
+    dmatrix : xgboost.DMatrix
+        The rows to predict.
+    loss : BoostingLoss
+        A focalboost loss object (or any object with the loss contract).
+    probability : {"posterior", "focal"}, default "posterior"
+        The class posterior, or the raw sigmoid/softmax.
+    **kwargs
+        Passed to :func:`predict_margin` (``iteration_range``, ...).
+
+    Returns
+    -------
+    ndarray of shape (n, 2), (n, K) or (n, L)
     """
     margin = predict_margin(booster, dmatrix, **kwargs)
     return probability_from_margin(check_loss(loss), margin, probability)

@@ -465,6 +465,15 @@ def main(argv=None):
     :class:`~focalboost.compare.datasets.DataError`, and an error raised by XGBoost or LightGBM
     itself, which is about the data focalboost gave it): one line on stderr, no traceback;
     1 anything else, a bug: the traceback and a line asking for a report; 130 interrupted.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
     """
     parser = build_parser()
     args = parser.parse_args(argv)  # usage errors: message + exit 2 (argparse)

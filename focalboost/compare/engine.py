@@ -267,7 +267,27 @@ def selection_score(y_true, proba, n_classes):
 
 @dataclass
 class Comparison:
-    """What a run produced: one row per (model, probability output), plus what it ran on."""
+    """What a run produced: one row per (model, probability output), plus what it ran on.
+
+    Parameters
+    ----------
+    dataset : Dataset or MultiLabelDataset
+        The data the run used.
+    settings : Settings
+        The run's settings.
+    rows : list of dict
+        One per (model, probability output): name, backend, kind, metrics, parameters, ...
+    probas : dict
+        Row name -> test-set probabilities.
+    y_test : ndarray, optional
+        The test labels.
+    split : dict
+        Sizes of the train, validation and test parts.
+    wall_seconds : float
+        Duration of the run.
+    warnings : list of str
+        Warnings printed during the run (also in ``results.json``).
+    """
 
     dataset: object
     settings: Settings
@@ -518,6 +538,17 @@ def run_comparison(dataset, settings):
     the models are log loss and focal loss per backend (no class-weighted model: XGBoost's
     multi-output trees take one weight per row, not per label), and the alpha grid is the binary
     one, applied to every label.
+
+    Parameters
+    ----------
+    dataset : Dataset or MultiLabelDataset
+        The data (:func:`focalboost.compare.datasets.load_dataset` and friends).
+    settings : Settings
+        What to train and how.
+
+    Returns
+    -------
+    Comparison
     """
     from sklearn.model_selection import StratifiedKFold, train_test_split
 

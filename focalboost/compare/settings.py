@@ -36,7 +36,45 @@ class CLIError(Exception):
 
 @dataclass
 class Settings:
-    """Everything a comparison run depends on (from the command line or built in code)."""
+    """Everything a comparison run depends on (from the command line or built in code).
+
+    Parameters
+    ----------
+    backends : tuple of str, default ("xgboost", "lightgbm")
+        The libraries to compare.
+    gammas : tuple of float, default (0.5, 1.0, 2.0, 3.0)
+        The focal search's gammas.
+    alphas : tuple, optional
+        The focal search's alphas (None, floats, rule names); default by the number of classes.
+    cv_folds : int, default 3
+        Folds of the focal search's cross-validation.
+    n_estimators : int, default 2000
+        Most boosting rounds (early stopping ends sooner).
+    learning_rate : float, default 0.05
+        Learning rate of every model.
+    early_stopping_rounds : int, default 50
+        Rounds without improvement on the validation part before stopping.
+    max_depth : int, default 6
+        XGBoost's tree depth.
+    num_leaves : int, default 31
+        LightGBM's leaves per tree.
+    test_size : float, default 0.25
+        Share of the rows scored once, at the end.
+    valid_size : float, default 0.2
+        Share of the rest used for early stopping.
+    seed : int, default 0
+        Seed of the splits, the search and the models.
+    n_jobs : int, optional
+        Threads per model (default 1).
+    max_rows : int, optional
+        Stratified sample of this many rows first.
+    progress : bool, default True
+        Show progress bars.
+    quick : bool, default False
+        Whether this is a ``--quick`` run (recorded in the results).
+    bootstrap : int, default 200
+        Bootstrap resamples of the test part for the PR-AUC interval (0: none).
+    """
 
     backends: tuple = BACKENDS
     gammas: tuple = DEFAULT_GAMMAS
@@ -58,7 +96,17 @@ class Settings:
 
     @classmethod
     def quick_defaults(cls, **overrides):
-        """Seconds instead of minutes: fewer rows, fast learning rate, tiny search."""
+        """Seconds instead of minutes: fewer rows, fast learning rate, tiny search.
+
+        Parameters
+        ----------
+        **overrides
+            Settings to set otherwise.
+
+        Returns
+        -------
+        Settings
+        """
         values = dict(
             gammas=QUICK_GAMMAS,
             alphas=QUICK_ALPHAS,
@@ -86,6 +134,17 @@ class Settings:
         return 1 if self.n_jobs is None else self.n_jobs
 
     def alpha_grid(self, n_classes):
+        """The alphas the focal search tries: ``alphas``, else the default for the data.
+
+        Parameters
+        ----------
+        n_classes : int
+            2 for binary (and multi-label) data, K for multiclass.
+
+        Returns
+        -------
+        tuple
+        """
         if self.alphas is not None:
             return tuple(self.alphas)
         return DEFAULT_BINARY_ALPHAS if n_classes == 2 else DEFAULT_MULTICLASS_ALPHAS

@@ -18,8 +18,8 @@ twins (:mod:`focalboost.dask`) are thin layers over this module:
 * ``predict_proba`` and ``predict`` from margins (:func:`proba_from_margin`,
   :func:`labels_from_margin`), the same rule for every estimator.
 
-Design (the README explains it for users)
------------------------------------------
+Design (the user guide explains it for users: docs/user_guide/estimators.md)
+----------------------------------------------------------------------------
 *Subclasses, not wrappers.* Each estimator subclasses the library's own classifier, so every
 parameter of ``XGBClassifier`` / ``LGBMClassifier`` keeps its name, meaning and default, and the
 library's fit-time conventions (``eval_set``, ``early_stopping_rounds``, ``callbacks``,
@@ -148,8 +148,8 @@ default=None
         ``1.0`` trains on the focal loss as written (as the native hooks do). ``"auto"`` makes
         the weighted mean hessian at the focal init equal to that of log loss at its own init,
         for hyper-parameters tuned on log loss (exactly 1 for ``gamma=0, alpha=None``). Stalling
-        is prevented by starting from the focal init score, not by this factor (see the
-        README). The value used is stored in ``loss_scale_``. Reported metrics are
+        is prevented by starting from the focal init score, not by this factor (see
+        :doc:`/user_guide/estimators`). The value used is stored in ``loss_scale_``. Reported metrics are
         unscaled.
     probability : {"posterior", "focal"}, default="posterior"
         What ``predict_proba`` returns. A focal model's sigmoid/softmax output is not the class
@@ -161,7 +161,7 @@ default=None
         probability > 1/2). With ``alpha``, the cost-weighted decision alpha implies is the class
         of largest margin: ``probability="focal"``, or for binary problems
         ``sklearn.model_selection.FixedThresholdClassifier`` at the posterior of margin 0 (see
-        the README). Metrics computed during training see the raw (focal) probabilities."""
+        :doc:`/user_guide/probabilities`). Metrics computed during training see the raw (focal) probabilities."""
 
 FOCAL_ATTRIBUTES_DOC = """
     classes_ : ndarray of shape (n_classes,)
@@ -830,7 +830,7 @@ def labels_from_margin(estimator, margin):
     ``FixedThresholdClassifier`` mix ``predict`` with ``predict_proba``). With ``alpha`` set and
     ``probability="posterior"`` it is the Bayes decision for the posterior, not the
     cost-weighted decision alpha implies (the class of largest margin): that one is ``predict``
-    with ``probability="focal"``, or ``FixedThresholdClassifier`` (binary; see the README)."""
+    with ``probability="focal"``, or ``FixedThresholdClassifier`` (binary; see :doc:`/user_guide/probabilities`)."""
     proba = proba_from_margin(estimator, margin)
     if isinstance(estimator.loss_, MultiLabelFocalLoss):  # one yes/no decision per label
         return (proba > 0.5).astype(np.int64)
