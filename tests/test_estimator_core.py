@@ -239,7 +239,7 @@ def test_multilabel_predict_is_each_probability_above_one_half():
 @pytest.mark.parametrize("cls", [FocalXGBClassifier, FocalLGBMClassifier])
 def test_the_cost_weighted_decision_through_fixed_threshold_classifier(cls):
     """The decision alpha implies (margin > 0) is FixedThresholdClassifier at the posterior of
-    margin 0: the recipe the README gives."""
+    margin 0: the recipe docs/user_guide/probabilities.md gives."""
     from sklearn.model_selection import FixedThresholdClassifier
 
     from focalboost import binary_posterior

@@ -1,4 +1,4 @@
-"""The README's examples run as written."""
+"""The scripts in examples/ run as written (the documentation points to examples/quickstart.py)."""
 
 import runpy
 from pathlib import Path

@@ -102,7 +102,7 @@ def test_a_fresh_process_with_focalboost_predicts_identically(make_data, cls, ki
 
 
 def _binary_posterior_from_metadata(margin, meta):
-    """The two-line formula of the README / the file's metadata, in plain numpy."""
+    """The two-line formula of docs/user_guide/deploying.md / the file's metadata, in plain numpy."""
     gamma, alpha = meta["gamma"], meta["alpha"]
     phi = lambda y: np.logaddexp(0.0, y) * np.exp(-y)  # noqa: E731 - softplus(y) e^-y
     logit = (1 + gamma) * margin + np.log1p(gamma * phi(margin)) - np.log1p(gamma * phi(-margin))
@@ -139,7 +139,7 @@ def test_plain_libraries_read_the_focal_margins_and_their_meaning(make_data, cls
     assert meta["gamma"] == 2.0 and meta["probability"] == "posterior"
     assert meta["task"] == kind
     np.testing.assert_allclose(meta["init_score"], model.init_score_, rtol=0, atol=0)
-    if kind == "binary":  # the formula in the metadata (and the README) gives predict_proba
+    if kind == "binary":  # the formula in the metadata (and docs/user_guide/deploying.md) gives predict_proba
         proba = _binary_posterior_from_metadata(out["margin"].astype(np.float64), meta)
         np.testing.assert_allclose(proba, model.predict_proba(X)[:, 1], rtol=1e-12, atol=1e-15)
 

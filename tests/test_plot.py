@@ -53,7 +53,7 @@ def test_label_zero_mirrors_label_one():
 )
 def test_negative_hessian_margin(gamma, root):
     x0 = plot.negative_hessian_margin(gamma)
-    assert x0 == pytest.approx(root, abs=1e-3)  # the README's roots
+    assert x0 == pytest.approx(root, abs=1e-3)  # the roots in docs/user_guide/hessian_policy.md
     _, h = plot.focal_derivatives(np.array([x0 - 0.01, x0 + 0.01]), gamma)
     assert h[0] < 0 < h[1]
 
