@@ -8,8 +8,10 @@ mark fails :func:`test_every_python_block_is_marked`, so no example in the docs 
 """
 
 import re
+import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ README = ROOT / "README.md"
 MARK = "<!-- README test: run -->"
 SKIP = re.compile(r"<!-- README test: skip \((?P<reason>[^)]+)\) -->")
 FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
+SHELL = re.compile(r"^```bash[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 PAGES = [README, ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
 PAGES = [p for p in PAGES if "_build" not in p.parts and p.exists()]
 
@@ -75,3 +78,34 @@ def test_readme_block_runs(page, line, code, tmp_path):
         [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, f"{page} block at line {line} failed:\n{result.stderr[-3000:]}"
+
+
+def _shell_commands():
+    """(page, command) of every command line in the ```bash blocks (comments and && split off)."""
+    out = []
+    for path in PAGES:
+        for block in SHELL.findall(path.read_text()):
+            for line in block.splitlines():
+                line = line.split(" #")[0].strip()
+                out += [(_name(path), part.strip()) for part in line.split("&&") if part.strip()]
+    return out
+
+
+def test_shell_commands_name_real_extras_and_options():
+    """The shell lines cannot run here (a whole comparison, your own files), so their words are
+    checked: each ``pip install ".[extra]"`` names extras of pyproject.toml, and each
+    ``focalboost ...`` line parses with the command's own argument parser."""
+    from focalboost.compare.cli import build_parser
+
+    extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    commands = _shell_commands()
+    focal = [(page, c) for page, c in commands if c.startswith("focalboost ")]
+    assert len(focal) >= 5
+    for page, command in commands:
+        for wanted in re.findall(r"\.\[([\w,-]+)\]", command):
+            assert set(wanted.split(",")) <= extras, f"{page}: {command}"
+    for page, command in focal:
+        try:
+            build_parser().parse_args(shlex.split(command)[1:])
+        except SystemExit as exc:  # argparse's way of refusing
+            raise AssertionError(f"{page}: {command!r} does not parse") from exc
