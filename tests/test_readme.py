@@ -54,19 +54,16 @@ def test_every_python_block_is_marked():
     assert not unmarked, f"Python blocks without a '{MARK}' line before them: {unmarked}"
 
 
-def test_the_block_finder_sees_marks_and_fences():
+def test_the_block_finder_sees_marks_and_fences(tmp_path):
     """The parser itself: a marked block is found, an unmarked one is reported, a skip needs a reason."""
     text = f"{MARK}\n```python\nx = 1\n```\n\n```python\ny = 2\n```\n<!-- README test: skip () -->\n```python\nz\n```\n"
-    path = Path(__file__).parent / "_readme_probe.md"
-    try:
-        path.write_text(text)
-        assert [(mark, code) for _, mark, code in _python_blocks(path)] == [
-            ("run", "x = 1\n"),
-            (None, "y = 2\n"),
-            (None, "z\n"),
-        ]
-    finally:
-        path.unlink()
+    path = tmp_path / "probe.md"
+    path.write_text(text)
+    assert [(mark, code) for _, mark, code in _python_blocks(path)] == [
+        ("run", "x = 1\n"),
+        (None, "y = 2\n"),
+        (None, "z\n"),
+    ]
 
 
 @pytest.mark.slow  # a fresh interpreter and a training each
