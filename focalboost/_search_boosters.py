@@ -22,12 +22,12 @@ from ._adapter import init_score_rows, library_gradient_hessian, probability_fro
 from .sklearn._core import FocalSetup, LocalTargets, check_plain_array, labels_from_margin
 
 
-def fast_estimator_problems(library, estimator):
+def fast_estimator_problems(library, estimator, early_stopping=False):
     """Settings a shared binned data set and plain boosters cannot reproduce (a list of them)."""
     params = estimator.get_params()
     problems = []
     if library == "xgboost":
-        if params.get("early_stopping_rounds") is not None:
+        if params.get("early_stopping_rounds") is not None and not early_stopping:
             problems.append(f"early_stopping_rounds={params['early_stopping_rounds']!r}")
         if params.get("callbacks"):
             problems.append("callbacks")
@@ -42,6 +42,65 @@ def fast_estimator_problems(library, estimator):
             if params.get(name) not in (None, "gbdt"):
                 problems.append(f"{name}={params[name]!r}")
     return [f"{type(estimator).__name__}({p})" for p in problems]
+
+
+#: fit parameters of early stopping fast mode reproduces, per library
+EARLY_STOPPING_FIT_PARAMS = {
+    "xgboost": {"eval_set", "sample_weight_eval_set", "verbose"},
+    "lightgbm": {"eval_set", "eval_X", "eval_y", "eval_sample_weight", "callbacks"},
+}
+
+
+def early_stopping_spec(library, estimator, fit_params):
+    """(spec, problems): early stopping on one evaluation set with the default metric
+    (``"focal_loss"``), as the estimator's ``fit`` would do it from ``fit_params``, as a dict
+    ``X``, ``y``, ``weight``, ``rounds`` (None without early stopping); ``problems`` lists what fast
+    mode cannot reproduce."""
+    params = estimator.get_params()
+    given = {k: v for k, v in fit_params.items() if k != "sample_weight"}
+    problems = []
+    unknown = sorted(set(given) - EARLY_STOPPING_FIT_PARAMS[library])
+    if unknown:
+        problems.append(f"fit parameters {unknown}")
+    if library == "xgboost":
+        rounds = params.get("early_stopping_rounds")
+        sets = given.get("eval_set")
+        weights = given.get("sample_weight_eval_set")
+        if params.get("eval_metric") not in (None, "focal_loss"):
+            problems.append(f"eval_metric={params['eval_metric']!r} (early stopping on the "
+                            "default focal_loss only)")
+    else:
+        callbacks = list(given.get("callbacks") or [])
+        from ._compat.lightgbm import is_early_stopping_callback
+
+        stops = [c for c in callbacks if is_early_stopping_callback(c)]
+        if len(stops) != len(callbacks) or len(stops) > 1:
+            problems.append("callbacks other than one lightgbm.early_stopping")
+        stop = stops[0] if stops else None
+        rounds = getattr(stop, "stopping_rounds", None)
+        if stop is not None and (getattr(stop, "min_delta", 0) or 0) != 0:
+            problems.append("early_stopping(min_delta != 0)")
+        if "eval_X" in given or "eval_y" in given:
+            X_e, y_e = given.get("eval_X"), given.get("eval_y")
+            sets = list(zip(X_e, y_e)) if isinstance(X_e, tuple) else [(X_e, y_e)]
+        else:
+            sets = given.get("eval_set")
+            sets = [sets] if isinstance(sets, tuple) else sets
+        weights = given.get("eval_sample_weight")
+        if any(params.get(name) is not None for name in ("metric", "metrics", "metric_types")):
+            problems.append("metric (early stopping on the default focal_loss only)")
+    if sets is not None and len(sets) != 1:
+        problems.append(f"{len(sets)} evaluation sets (one is supported)")
+    if (sets is None) != (rounds is None):
+        problems.append(
+            "early stopping (early_stopping_rounds / lightgbm.early_stopping) without an "
+            "evaluation set" if sets is None else "an evaluation set without early stopping"
+        )
+    if problems or rounds is None:
+        return None, problems
+    X_valid, y_valid = sets[0]
+    weight = None if weights is None else weights[0]
+    return {"X": X_valid, "y": y_valid, "weight": weight, "rounds": int(rounds)}, []
 
 
 class _Scored(ClassifierMixin, BaseEstimator):
@@ -73,9 +132,10 @@ class _ScoredWithDecision(_Scored):
 class FoldData:
     """One fold: its training part binned once, its held-out part, the estimator core's targets."""
 
-    def __init__(self, library, estimator, X, y, sample_weight, train, test):
+    def __init__(self, library, estimator, X, y, sample_weight, train, test, stopping=None):
         self.library = library
         self.estimator = estimator
+        self.stopping = stopping
         X_train = check_plain_array(_safe_indexing(X, train))
         self.X_test = check_plain_array(_safe_indexing(X, test))
         self.y_test = _safe_indexing(y, test)
@@ -99,6 +159,17 @@ class FoldData:
                                           weight=self.targets.loss_weights, max_bin=est.max_bin,
                                           **common)
         self.dtest = xgb.DMatrix(self.X_test, **common)
+        self.dvalid = None
+        if self.stopping is not None:  # as XGBClassifier.fit builds an eval_set's matrix
+            self.y_valid = self.valid_codes()
+            self.dvalid = xgb.QuantileDMatrix(self.stopping["X"], label=self.y_valid,
+                                              weight=self.stopping["weight"], ref=self.dtrain,
+                                              max_bin=est.max_bin, **common)
+
+    def valid_codes(self):
+        from .sklearn._core import encoder_for
+
+        return encoder_for(self.targets.classes).transform(np.ravel(self.stopping["y"]))
 
     def _bin_lightgbm(self, X_train):
         import lightgbm as lgb
@@ -107,6 +178,12 @@ class FoldData:
         self.dtrain = lgb.Dataset(X_train, label=self.targets.codes,
                                   weight=self.targets.loss_weights, params=params,
                                   free_raw_data=True).construct()
+        self.dvalid = None
+        if self.stopping is not None:
+            self.y_valid = self.valid_codes()
+            self.dvalid = lgb.Dataset(self.stopping["X"], label=self.y_valid,
+                                      weight=self.stopping["weight"], reference=self.dtrain,
+                                      params=params, free_raw_data=True).construct()
 
     def lightgbm_params(self, est, objective):
         """The booster parameters ``LGBMClassifier.fit`` would train ``est`` with."""
@@ -137,10 +214,20 @@ class _Candidate:
         self.estimator = estimator
         self.setup = setup
         self.rounds = 0
+        self.stopped = False
+        self.best_round = None  # with early stopping: the round of the least validation loss
+        self.best_loss = np.inf
 
     def train_to(self, rounds):
-        while self.rounds < rounds:
+        stopping = self.fold.stopping
+        while self.rounds < rounds and not self.stopped:
             self._round(self.rounds)
+            if stopping is not None:  # the libraries' rule: stop after `rounds` rounds without
+                loss = self._valid_loss()  # a strictly smaller validation loss
+                if loss < self.best_loss:
+                    self.best_loss, self.best_round = loss, self.rounds
+                elif self.rounds - self.best_round >= stopping["rounds"]:
+                    self.stopped = True
             self.rounds += 1
 
     def finish(self):
@@ -170,8 +257,16 @@ class _XGBCandidate(_Candidate):
             params["objective"] = "multi:softprob"
             params["num_class"] = K
         with fold.lock:
-            self.booster = xgb.Booster(params, [fold.dtrain, fold.dtest])
+            cache = [fold.dtrain, fold.dtest] + ([fold.dvalid] if fold.dvalid is not None else [])
+            self.booster = xgb.Booster(params, cache)
         self.objective = fxgb.XGBoostObjective(setup.loss, setup.scale)
+
+    def _valid_loss(self):
+        from . import xgboost as fxgb
+
+        margin = self.booster.predict(self.fold.dvalid, output_margin=True)
+        return fxgb.mean_loss(self.setup.loss, self.fold.y_valid, margin,
+                              self.fold.stopping["weight"])
 
     def _round(self, i):
         from ._compat.xgboost import training_margins
@@ -182,7 +277,10 @@ class _XGBCandidate(_Candidate):
         self.booster.boost(dtrain, i, grad=grad, hess=hess)
 
     def margin(self):
-        out = self.booster.predict(self.fold.dtest, output_margin=True)
+        kwargs = {}
+        if self.best_round is not None:  # as the estimator predicts after early stopping
+            kwargs["iteration_range"] = (0, self.best_round + 1)
+        out = self.booster.predict(self.fold.dtest, output_margin=True, **kwargs)
         return np.asarray(out, dtype=np.float64)
 
 
@@ -204,12 +302,23 @@ class _LGBMCandidate(_Candidate):
             # the shared Dataset takes each candidate's init score in turn (under the fold's lock)
             fold.dtrain.set_init_score(rows)
             self.booster = lgb.Booster(params, fold.dtrain)
+            if fold.dvalid is not None:  # its init score too, as the estimator's eval sets
+                fold.dvalid.set_init_score(init_score_rows(setup.loss, fold.y_valid,
+                                                           init=setup.init))
+                self.booster.add_valid(fold.dvalid, "valid")
         self.folded = False
 
     def _objective(self, preds, data):
         return library_gradient_hessian(
             self.setup.loss, data.get_label(), preds, data.get_weight(), self.setup.scale
         )
+
+    def _valid_loss(self):
+        def focal_loss(preds, data):
+            return "focal_loss", self.setup.loss.mean_loss(data.get_label(), preds,
+                                                           data.get_weight()), False
+
+        return self.booster.eval_valid(feval=focal_loss)[0][2]
 
     def _round(self, i):
         if self.folded:
@@ -226,6 +335,8 @@ class _LGBMCandidate(_Candidate):
             self.folded = True
 
     def margin(self):
+        kwargs = {} if self.best_round is None else {"num_iteration": self.best_round + 1}
         raw = np.asarray(self.booster.predict(self.fold.X_test, raw_score=True,
-                                                  num_threads=self.num_threads), dtype=np.float64)
+                                              num_threads=self.num_threads, **kwargs),
+                         dtype=np.float64)
         return raw if self.folded else raw + self.init

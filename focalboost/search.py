@@ -316,7 +316,7 @@ refit_time_, classes_, n_features_in_
     def _check_shared(self, library, candidates, fit_params, raise_error):
         """None if the candidates can share one binned data set per fold (fast mode, and
         exhaustive mode's shortcut); else why not (a ValueError when ``raise_error``)."""
-        from ._search_boosters import fast_estimator_problems
+        from ._search_boosters import early_stopping_spec, fast_estimator_problems
 
         problems = []
         if _final_step(self.estimator)[1]:
@@ -328,11 +328,17 @@ refit_time_, classes_, n_features_in_
         if other:
             problems.append(f"param_grid varies {other}, not only the focal parameters "
                             f"{list(FAST_PARAMS)} (which never change the binned data)")
-        unknown = sorted(set(fit_params) - {"sample_weight"})
-        if unknown:
-            problems.append(f"fit parameters {unknown} (only sample_weight is shared)")
+        self._stopping = None
+        if self.mode == "fast":  # early stopping on one evaluation set is reproduced
+            self._stopping, more = early_stopping_spec(library, self.estimator, fit_params)
+            problems += more
+        else:  # exhaustive: identical models only through what is verified identical
+            unknown = sorted(set(fit_params) - {"sample_weight"})
+            if unknown:
+                problems.append(f"fit parameters {unknown} (only sample_weight is shared)")
         if not problems:
-            problems += fast_estimator_problems(library, self.estimator)
+            problems += fast_estimator_problems(library, self.estimator,
+                                                early_stopping=self._stopping is not None)
         if not problems:
             return None
         reason = "; ".join(problems)
@@ -349,7 +355,7 @@ refit_time_, classes_, n_features_in_
         budgets = _budgets(n_rounds_total) if halving else [n_rounds_total]
         n_c, n_f = len(candidates), len(folds)
         fold_data = [
-            FoldData(library, self.estimator, X, y, sample_weight, train, test)
+            FoldData(library, self.estimator, X, y, sample_weight, train, test, self._stopping)
             for train, test in folds
         ]
         boosters = [[None] * n_f for _ in range(n_c)]

@@ -188,6 +188,34 @@ def test_fast_mode_full_round_scores_are_exhaustive_scores(library):
                                    rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_fast_mode_early_stopping_is_the_estimators(library):
+    """Early stopping on an evaluation set (the libraries' fit parameters): fast mode stops each
+    candidate where the estimator's fit stops and scores it at its best round, so candidates that
+    reach the last rung score as in exhaustive mode (each one fitted by the estimator)."""
+    import lightgbm as lgb
+
+    X, y = _data(n=400, seed=4)
+    X_valid, y_valid = _data(n=200, seed=5)
+    est = _estimator(library, rounds=60).set_params(learning_rate=0.5)
+    if library == "xgboost":
+        est.set_params(early_stopping_rounds=3)
+        fit = dict(eval_set=[(X_valid, y_valid)], verbose=False)
+    else:
+        fit = dict(eval_X=(X_valid,), eval_y=(y_valid,), callbacks=[lgb.early_stopping(3, verbose=False)])
+    fast = FocalSearchCV(est, cv=3).fit(X, y, **fit)
+    exhaustive = FocalSearchCV(est, mode="exhaustive", cv=3, refit=False).fit(X, y, **fit)
+    full = fast.cv_results_["n_rounds"] == 60
+    assert full.sum() == 2
+    for k in range(3):
+        key = f"split{k}_test_score"
+        np.testing.assert_allclose(fast.cv_results_[key][full], exhaustive.cv_results_[key][full],
+                                   rtol=0, atol=1e-9)
+    model = fast.best_estimator_  # the refit early-stops too
+    stopped = model.best_iteration if library == "xgboost" else model.best_iteration_
+    assert stopped < 59
+
+
 def test_fast_mode_multiclass_lightgbm_and_threads(caplog):
     X, y = _data(3, n=300)
     est = _estimator("lightgbm", rounds=9)
@@ -235,7 +263,8 @@ def test_clone_and_pickle():
         (dict(n_jobs=0), {}, ValueError, "n_jobs"),
         (dict(refit="yes"), {}, ValueError, "refit"),
         (dict(param_grid={"max_depth": [2, 3]}), {}, ValueError, r"varies \['max_depth'\]"),
-        (dict(), {"eval_set": [(None, None)]}, ValueError, r"fit parameters \['eval_set'\]"),
+        (dict(), {"eval_set": [(None, None)]}, ValueError, "evaluation set without early stop"),
+        (dict(), {"base_margin": None}, ValueError, r"fit parameters \['base_margin'\]"),
         (dict(estimator=FocalXGBClassifier(n_estimators=3, early_stopping_rounds=2)), {},
          ValueError, "early_stopping_rounds"),
         (dict(estimator=StandardScaler()), {}, TypeError, "must be a FocalXGBClassifier"),
