@@ -79,11 +79,15 @@ def _focal_library(estimator):
 
 
 def _final_step(estimator):
-    """(focal estimator, parameter prefix): the estimator itself, or a Pipeline's last step."""
+    """(focal estimator, parameter prefix): the estimator itself, a Pipeline's last step, or the
+    ``estimator`` of a meta-estimator (e.g. ``MultiOutputClassifier``)."""
     steps = getattr(estimator, "steps", None)
     if steps:
         name, last = steps[-1]
         return last, f"{name}__"
+    inner = getattr(estimator, "estimator", None)
+    if _focal_library(estimator) is None and inner is not None and _focal_library(inner):
+        return inner, "estimator__"
     return estimator, ""
 
 
@@ -100,7 +104,8 @@ class FocalSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     estimator : FocalXGBClassifier, FocalLGBMClassifier or Pipeline
         The estimator whose parameters are searched; its other parameters (``n_estimators``,
         ``learning_rate``, ...) are used as they are. A ``Pipeline`` ending in a focal estimator
-        is accepted by ``mode="exhaustive"`` only.
+        (or a meta-estimator such as ``MultiOutputClassifier`` whose ``estimator`` is one) is
+        accepted by ``mode="exhaustive"`` only.
     param_grid : dict or list of dicts, default=None
         As for ``GridSearchCV``. None: the ``focalboost compare`` default, gamma (0.5, 1, 2, 3) x
         alpha (None, 0.25, "balanced") for binary ``y``, alpha (None, "balanced") for multiclass
@@ -320,7 +325,8 @@ refit_time_, classes_, n_features_in_
 
         problems = []
         if _final_step(self.estimator)[1]:
-            problems.append("the estimator is a Pipeline")
+            problems.append(f"the estimator is a {type(self.estimator).__name__} around the focal "
+                            "estimator")
         if self._multilabel:
             problems.append("y is a 2-D multi-label indicator")
         names = sorted({name for params in candidates for name in params})
