@@ -138,16 +138,26 @@ refit_time_, classes_, n_features_in_
 
     Notes
     -----
-    **Exhaustive mode** fits ``clone(estimator).set_params(**params)`` on every training part
-    with the fit parameters indexed as ``GridSearchCV`` indexes them and scores it on the held-out
-    part: the same models, scores, ``best_params_`` and refit model as ``GridSearchCV(estimator,
-    param_grid, scoring=..., cv=...)``. It saves only the per-fold splitting of ``X`` (done once,
-    not once per candidate) and, with ``n_jobs``, runs candidates in threads instead of
-    processes. It does **not** share the binned data: going through ``fit`` is what makes the
-    models identical to ``GridSearchCV``'s. Errors raise (``error_score="raise"``).
+    **Exhaustive mode** gives what ``GridSearchCV(estimator, param_grid, scoring=..., cv=...)``
+    gives: the same fold scores, ``best_params_`` and refit model. Where the grid varies only the
+    focal parameters and the only fit parameter is ``sample_weight`` (and the estimator is a plain
+    focal estimator with ``tree_method`` hist / ``boosting_type`` gbdt), it shares work: each
+    fold's training part is binned once and every candidate is trained on it to
+    ``n_estimators`` rounds, exactly as fast mode's steps 1 and 2 below, without halving. The
+    boosters are the ones ``fit`` grows (XGBoost: the same ``QuantileDMatrix`` contents and
+    booster parameters; LightGBM: the shared ``Dataset`` takes each candidate's init score before
+    its booster is created, and the init score is folded into the first trees as ``fit`` folds
+    it), so the scores are equal (tests/test_search.py compares them with ``GridSearchCV`` to
+    1e-12 and finds them equal). Otherwise (a Pipeline, other grid parameters, other fit
+    parameters such as an ``eval_set``) each candidate is fitted by
+    ``clone(estimator).set_params(**params).fit`` on the fold, with the fit parameters indexed as
+    ``GridSearchCV`` indexes them, and the log says why. Errors raise (``error_score="raise"``).
 
-    **Fast mode** (estimators whose grid varies only the focal parameters ``gamma``, ``alpha``,
-    ``hessian``, ``loss_scale``, ``probability``; fit parameter ``sample_weight`` only):
+    **Fast mode** (the grid varies only the focal parameters ``gamma``, ``alpha``, ``hessian``,
+    ``loss_scale``, ``probability``; fit parameters: ``sample_weight`` and, for early stopping,
+    one evaluation set: XGBoost ``eval_set`` with ``early_stopping_rounds``, LightGBM
+    ``eval_X``/``eval_y`` or ``eval_set`` with ``callbacks=[lightgbm.early_stopping(k)]``, on the
+    default ``focal_loss`` metric; anything else raises a ``ValueError`` naming it):
 
     1. *One binned data set per fold.* Each fold's training part is binned once
        (``xgboost.QuantileDMatrix`` with the estimator's ``max_bin``, ``missing``,
@@ -171,9 +181,13 @@ refit_time_, classes_, n_features_in_
        first in ``param_grid`` order, as in ``GridSearchCV``. A NaN score ranks last. On the
        default binary grid that is 12 candidates, then 4, then 2: 3.6 ``n_estimators`` worth of
        rounds per fold instead of 12.
-    4. *No early stopping.* Every candidate is scored at the rung's round budget, never at a
-       round chosen on the held-out part it is scored on (that would favour candidates by
-       noise), and the refit uses the estimator's ``n_estimators``, as ``GridSearchCV``.
+    4. *Early stopping only if the estimator asks for it.* Without it, every candidate is scored
+       at the rung's round budget, never at a round chosen on the held-out part it is scored on
+       (that would favour candidates by noise). With early stopping on an evaluation set (fit
+       parameters above) each candidate evaluates the weighted mean focal loss on that set every
+       round and stops after ``k`` rounds without a strictly smaller value, the libraries' rule,
+       and is scored at its best round, as the estimator's ``predict`` would be; a candidate that
+       stopped keeps its score at later rungs.
     5. *Refit* (``refit=True``): ``clone(estimator).set_params(**best_params_).fit(X, y,
        **fit_params)``, exactly as ``GridSearchCV``.
 
