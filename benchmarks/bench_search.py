@@ -29,19 +29,22 @@ import numpy as np
 CONTENDERS = ("GridSearchCV", "FocalSearchCV fast", "FocalSearchCV exhaustive")
 
 
-def load_data(quick):
-    """{name: (X_train, X_test, y_train, y_test)}."""
+def load_data(quick, data=("nasscds", "synthetic")):
+    """{name: (X_train, X_test, y_train, y_test)} of the data sets named in ``data``."""
     from sklearn.datasets import make_classification
     from sklearn.model_selection import train_test_split
 
     from focalboost.compare.datasets import load_nasscds
 
     out = {}
-    nass = load_nasscds()
-    if quick:
-        nass = nass.subsample(3000, random_state=0)
-    out["nassCDS"] = train_test_split(nass.X, nass.y, test_size=0.25, stratify=nass.y,
-                                      random_state=0)
+    if "nasscds" in data:
+        nass = load_nasscds()
+        if quick:
+            nass = nass.subsample(3000, random_state=0)
+        out["nassCDS"] = train_test_split(nass.X, nass.y, test_size=0.25, stratify=nass.y,
+                                          random_state=0)
+    if "synthetic" not in data:
+        return out
     n = 3000 if quick else 200_000
     X, y = make_classification(n, 10, n_informative=6, n_redundant=2, weights=[0.95],
                                flip_y=0.01, class_sep=0.8, random_state=0)
@@ -84,12 +87,13 @@ def _params(params):
     return f"gamma={params['gamma']:g}, alpha={'None' if alpha is None else alpha}"
 
 
-def run(quick=False, repeats=None, libs=("xgboost", "lightgbm"), out=print):
+def run(quick=False, repeats=None, libs=("xgboost", "lightgbm"), data=("nasscds", "synthetic"),
+        out=print):
     from focalboost.search import average_precision
 
     repeats = repeats or (1 if quick else 2)
     summary = []
-    for data_name, (X_train, X_test, y_train, y_test) in load_data(quick).items():
+    for data_name, (X_train, X_test, y_train, y_test) in load_data(quick, data).items():
         for library in libs:
             est = estimator(library, quick)
             make = searches(est)

@@ -57,6 +57,8 @@ def main(argv=None, out=print):
     parser.add_argument("--rounds", type=int, help="boosting rounds (default 100)")
     parser.add_argument("--libs", default="xgboost,lightgbm", help="comma-separated: xgboost,lightgbm")
     parser.add_argument("--tasks", default="binary,multiclass", help="comma-separated: binary,multiclass")
+    parser.add_argument("--search-data", default="nasscds,synthetic",
+                        help="comma-separated data sets of --only search: nasscds,synthetic")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc measurements")
     parser.add_argument("--no-replay", action="store_true",
                         help="skip the zero-cost objective rows (they keep every round's gradients)")
@@ -93,6 +95,7 @@ def main(argv=None, out=print):
             quick=args.quick,
             repeats=args.repeats,
             libs=tuple(s for s in args.libs.split(",") if s),
+            data=tuple(s for s in args.search_data.split(",") if s),
             out=out,
         )
     out(f"\nload average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
