@@ -221,7 +221,11 @@ class _Candidate:
     def train_to(self, rounds):
         stopping = self.fold.stopping
         while self.rounds < rounds and not self.stopped:
-            self._round(self.rounds)
+            if self.rounds == 0:  # the first round may build a shared data set's lazy state
+                with self.fold.lock:  # (XGBoost's histogram index): one thread at a time
+                    self._round(0)
+            else:
+                self._round(self.rounds)
             if stopping is not None:  # the libraries' rule: stop after `rounds` rounds without
                 loss = self._valid_loss()  # a strictly smaller validation loss
                 if loss < self.best_loss:

@@ -230,6 +230,16 @@ def test_fast_mode_multiclass_lightgbm_and_threads(caplog):
     assert np.array_equal(two.predict_proba(X), one.predict_proba(X))
 
 
+@pytest.mark.parametrize("mode", ["fast", "exhaustive"])
+def test_threads_share_the_binned_data_xgboost(mode):
+    X, y = _data(n=300, seed=6)
+    est = _estimator("xgboost", rounds=9)
+    one = FocalSearchCV(est, cv=3, mode=mode, refit=False).fit(X, y)
+    two = FocalSearchCV(est, cv=3, mode=mode, refit=False, n_jobs=-1).fit(X, y)
+    for key in ("split0_test_score", "split1_test_score", "split2_test_score"):
+        np.testing.assert_array_equal(two.cv_results_[key], one.cv_results_[key])
+
+
 def test_refit_false_has_no_model():
     X, y = _data()
     search = FocalSearchCV(_estimator("xgboost", rounds=4), {"gamma": [1.0, 2.0]}, cv=2,
