@@ -178,6 +178,12 @@ class FoldData:
         self.dtrain = lgb.Dataset(X_train, label=self.targets.codes,
                                   weight=self.targets.loss_weights, params=params,
                                   free_raw_data=True).construct()
+        # the held-out part as a validation set: LightGBM then keeps its margins up to date
+        # round by round, and a rung reads them (Booster.eval_valid) instead of predicting
+        # from the data frame anew (measured on nassCDS: 20-30 ms a score, a quarter of the search)
+        self.dheld = lgb.Dataset(self.X_test, label=np.zeros(len(self.y_test)),
+                                 reference=self.dtrain, params=params,
+                                 free_raw_data=True).construct()
         self.dvalid = None
         if self.stopping is not None:
             self.y_valid = self.valid_codes()
@@ -310,6 +316,9 @@ class _LGBMCandidate(_Candidate):
                 fold.dvalid.set_init_score(init_score_rows(setup.loss, fold.y_valid,
                                                            init=setup.init))
                 self.booster.add_valid(fold.dvalid, "valid")
+            fold.dheld.set_init_score(init_score_rows(setup.loss, np.zeros(len(fold.y_test)),
+                                                      n_rows=len(fold.y_test), init=setup.init))
+            self.booster.add_valid(fold.dheld, "held-out")
         self.folded = False
 
     def _objective(self, preds, data):
@@ -318,11 +327,29 @@ class _LGBMCandidate(_Candidate):
         )
 
     def _valid_loss(self):
+        fold = self.fold
+
         def focal_loss(preds, data):
+            if data is not fold.dvalid:
+                return "focal_loss", np.nan, False
             return "focal_loss", self.setup.loss.mean_loss(data.get_label(), preds,
                                                            data.get_weight()), False
 
-        return self.booster.eval_valid(feval=focal_loss)[0][2]
+        return next(v for name, _, v, _ in self.booster.eval_valid(feval=focal_loss)
+                    if name == "valid")
+
+    def _held_out_margins(self):
+        """The held-out part's margins (init score included) at the current round, as LightGBM
+        keeps them for a validation set."""
+        captured = []
+
+        def capture(preds, data):
+            if data is self.fold.dheld:
+                captured.append(np.array(preds, dtype=np.float64))
+            return "capture", 0.0, False
+
+        self.booster.eval_valid(feval=capture)
+        return captured[0]
 
     def _round(self, i):
         if self.folded:
@@ -339,6 +366,8 @@ class _LGBMCandidate(_Candidate):
             self.folded = True
 
     def margin(self):
+        if self.best_round is None and not self.folded:  # fast mode's rungs
+            return self._held_out_margins()
         kwargs = {} if self.best_round is None else {"num_iteration": self.best_round + 1}
         raw = np.asarray(self.booster.predict(self.fold.X_test, raw_score=True,
                                               num_threads=self.num_threads, **kwargs),

@@ -302,3 +302,22 @@ def test_default_grid():
                                      "alpha": [None, 0.25, "balanced"]}
     assert default_param_grid(4, "f__") == {"f__gamma": [0.5, 1.0, 2.0, 3.0],
                                             "f__alpha": [None, "balanced"]}
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_lightgbm_rung_margins_are_the_predicted_margins(n_classes):
+    """Fast mode reads a LightGBM candidate's held-out margins at a rung from the booster's
+    validation scores: they are its predictions plus the init score."""
+    from focalboost._search_boosters import FoldData
+
+    X, y = _data(n_classes, n=300, seed=7)
+    fold = FoldData("lightgbm", _estimator("lightgbm", rounds=9), X, y, None,
+                    np.arange(200), np.arange(200, 300))
+    first = fold.candidate({"gamma": 1.0, "alpha": "balanced"})
+    second = fold.candidate({"gamma": 3.0, "alpha": None})  # the shared sets' init score changes
+    for candidate in (first, second):
+        candidate.train_to(5)
+        rung = candidate.margin()
+        predicted = candidate.booster.predict(fold.X_test, raw_score=True) + candidate.init
+        np.testing.assert_allclose(rung, predicted, rtol=0, atol=1e-12)
+        assert rung.shape == ((100,) if n_classes == 2 else (100, n_classes))
