@@ -5,8 +5,9 @@ Everything a candidate needs before training comes from the estimator core
 (:mod:`focalboost.sklearn._core`): labels and weights (:class:`LocalTargets`), alpha, loss, init
 score and loss scale (:class:`FocalSetup`); the booster parameters come from the estimator itself
 (XGBoost: the engine ``XGBClassifier`` the focal estimator trains, as ``XGBClassifier.fit`` turns
-it into booster parameters; LightGBM: ``LGBMClassifier._process_params``, already checked by
-:mod:`focalboost._compat.lightgbm`). So a candidate trained to ``n_estimators`` rounds is the
+it into booster parameters; LightGBM: ``LGBMClassifier._process_params`` through
+:func:`focalboost._compat.lightgbm.booster_params`, feature-checked: without it fast mode raises
+and exhaustive mode fits each candidate with the estimator's ``fit``). So a candidate trained to ``n_estimators`` rounds is the
 model the estimator's ``fit`` gives on the fold (tests/test_search.py compares the scores).
 """
 
@@ -38,6 +39,11 @@ def fast_estimator_problems(library, estimator, early_stopping=False):
         if params.get("device") not in (None, "cpu"):
             problems.append(f"device={params['device']!r}")
     else:
+        from ._compat.lightgbm import process_params_available
+
+        if not process_params_available():
+            problems.append("LightGBM's booster parameters: LGBMModel._process_params is missing "
+                            "in this lightgbm")
         for name in ("boosting_type",):
             if params.get(name) not in (None, "gbdt"):
                 problems.append(f"{name}={params[name]!r}")
@@ -195,13 +201,7 @@ class FoldData:
         """The booster parameters ``LGBMClassifier.fit`` would train ``est`` with."""
         from ._compat import lightgbm as lgb_compat
 
-        lgb_compat.check_process_params()
-        est._n_classes = self.targets.classes.shape[0]
-        est._fit_objective = objective
-        try:
-            params = est._process_params("fit")
-        finally:
-            del est._fit_objective
+        params = lgb_compat.booster_params(est, self.targets.classes.shape[0], objective)
         params["objective"] = "none"  # the gradients come from Booster.update(fobj=...)
         params["metric"] = "None"
         return params

@@ -321,3 +321,23 @@ def test_lightgbm_rung_margins_are_the_predicted_margins(n_classes):
         predicted = candidate.booster.predict(fold.X_test, raw_score=True) + candidate.init
         np.testing.assert_allclose(rung, predicted, rtol=0, atol=1e-12)
         assert rung.shape == ((100,) if n_classes == 2 else (100, n_classes))
+
+
+def test_without_lightgbm_process_params_exhaustive_fits_and_fast_says_why(monkeypatch, caplog):
+    """The LightGBM boosters' parameters come from a private LightGBM method (feature-checked in
+    focalboost._compat.lightgbm): without it, exhaustive mode falls back to the estimator's fit
+    (logged) and fast mode raises, naming it."""
+    from focalboost._compat import lightgbm as lgb_compat
+
+    X, y = _data(n=200)
+    est = _estimator("lightgbm", rounds=4)
+    grid = {"gamma": [1.0, 2.0]}
+    reference = FocalSearchCV(est, grid, mode="exhaustive", cv=2).fit(X, y)
+    monkeypatch.setattr(lgb_compat, "process_params_available", lambda: False)
+    with caplog.at_level(logging.INFO, logger="focalboost"):
+        fallback = FocalSearchCV(est, grid, mode="exhaustive", cv=2).fit(X, y)
+    assert "_process_params is missing" in caplog.text
+    np.testing.assert_array_equal(fallback.cv_results_["mean_test_score"],
+                                  reference.cv_results_["mean_test_score"])
+    with pytest.raises(ValueError, match="_process_params is missing"):
+        FocalSearchCV(est, grid, cv=2).fit(X, y)
