@@ -23,11 +23,13 @@ _LAZY = {
     "FocalXGBClassifier": ".sklearn",
     "FocalLGBMClassifier": ".sklearn",
     "BoostingLoss": ".base",
+    "FocalSearchCV": ".search",
 }
 
 __all__ = [
     "FocalXGBClassifier",
     "FocalLGBMClassifier",
+    "FocalSearchCV",
     "BoostingLoss",
     "BinaryFocalLoss",
     "MulticlassFocalLoss",

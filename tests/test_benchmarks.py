@@ -97,3 +97,22 @@ def test_numexpr_contender_computes_the_same_derivatives():
     g_ref, h_ref = _kernels.binary_gradient_hessian(y, x, bench_kernel.GAMMA, bench_kernel.ALPHA)
     np.testing.assert_allclose(g, g_ref, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(h, h_ref, rtol=1e-12, atol=1e-300)
+
+
+def test_quick_search_benchmark():
+    """``python -m benchmarks --only search --quick``: the three searches, both libraries, both
+    data sets, with their best parameters and held-out AP."""
+    lines = []
+    assert run.main(["--quick", "--only", "search"], out=lines.append) == 0
+    text = "\n".join(lines)
+    for title in ("### Search: xgboost, nassCDS", "### Search: lightgbm, nassCDS",
+                  "### Search: xgboost, synthetic", "### Search: lightgbm, synthetic"):
+        assert title in text
+    for name in ("GridSearchCV", "FocalSearchCV fast", "FocalSearchCV exhaustive"):
+        rows = re.findall(rf"^\| {name} \| [0-9.]+ \| [0-9.]+x \| gamma=[^|]+ \| [0-9.]+ \| [-+][0-9.]+ \|$",
+                          text, flags=re.M)
+        assert len(rows) == 4, (name, text)
+    # exhaustive mode refits GridSearchCV's model: the same held-out AP, to the last digit
+    assert text.count("| FocalSearchCV exhaustive |") == 4
+    for row in re.findall(r"^\| FocalSearchCV exhaustive .*$", text, flags=re.M):
+        assert row.endswith("| +0.0000 |"), row

@@ -783,7 +783,8 @@ def test_python_warnings_during_training_are_counted_lines_not_stderr(tmp_path, 
     finally:
         engine.fit_model = fit
     assert code == 0 and err == ""
-    line = "warning (UserWarning): odd thing in lightgbm (5 times)"  # 3 final fits, 2 CV folds
+    # the 3 final fits (the focal search runs in FocalSearchCV, not through fit_model)
+    line = "warning (UserWarning): odd thing in lightgbm (3 times)"
     assert line + "\n" in out
     assert json.loads((tmp_path / "out" / "results.json").read_text())["warnings"][-1] == line
 
@@ -868,3 +869,53 @@ def test_settings_from_arguments():
     assert full.alpha_grid(2) == DEFAULT_BINARY_ALPHAS
     assert parser.parse_args(["compare"]).output_dir == "focalboost-output"  # in .gitignore
     assert full.alpha_grid(5) == DEFAULT_MULTICLASS_ALPHAS
+
+
+@pytest.mark.parametrize("mode", ["fast", "exhaustive"])
+def test_search_mode_is_used_and_said(tmp_path, capsys, mode):
+    """--search-mode reaches FocalSearchCV, the output line and results.json say which; the
+    exhaustive search's fold scores are those of fitting every candidate with fit_model (the
+    comparison's own early-stopped fit) and scoring it with selection_score."""
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    from focalboost.compare import engine
+    from focalboost.compare.settings import ModelSpec, Settings
+
+    path = tmp_path / "u.csv"
+    _user_frame(n=400).to_csv(path, index=False)
+    code, out, err = _run(
+        capsys, "--quick", "--data", str(path), "--target", "label", "--drop", "id",
+        "--backend", "xgboost", "--search-mode", mode, "--no-progress",
+        "--output-dir", str(tmp_path / "out"),
+    )
+    assert code == 0, err
+    assert f"FocalSearchCV {mode} mode" in out
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    focal = next(m for m in doc["models"] if m["kind"] == "focal")
+    assert focal["search_mode"] == mode and doc["settings"]["search_mode"] == mode
+    assert ("max_rounds" in focal["search"][0]) == (mode == "fast")
+    if mode == "fast":
+        return
+    # the exhaustive search by hand, the way the comparison searched before FocalSearchCV
+    settings = Settings.quick_defaults(backends=("xgboost",), search_mode=mode, progress=False)
+    from focalboost.compare.datasets import load_file
+
+    dataset = engine.sample_rows(load_file(str(path), "label", drop=["id"]), settings)
+    X, y = dataset.X, dataset.y
+    idx_fit, _ = train_test_split(np.arange(len(y)), test_size=settings.test_size, stratify=y,
+                                  random_state=settings.seed)
+    idx_train, idx_valid = train_test_split(idx_fit, test_size=settings.valid_size,
+                                            stratify=y[idx_fit], random_state=settings.seed)
+    X_train, y_train = X.iloc[idx_train], y[idx_train]
+    cv = StratifiedKFold(settings.cv_folds, shuffle=True, random_state=settings.seed)
+    spec = ModelSpec("xgboost", "focal", searched=True)
+    params = {"gamma": 1.0, "alpha": "balanced"}
+    scores = []
+    for fit_rows, score_rows in cv.split(X_train, y_train):
+        model = engine.build_model(spec, settings, 2, y_train[fit_rows], params)
+        engine.fit_model(spec, model, settings, 2, X_train.iloc[fit_rows], y_train[fit_rows],
+                         X.iloc[idx_valid], y[idx_valid])
+        proba = engine.predicted_proba(model, X_train.iloc[score_rows])
+        scores.append(engine.selection_score(y_train[score_rows], proba, 2))
+    row = next(s for s in focal["search"] if s["gamma"] == 1.0 and s["alpha"] == "balanced")
+    assert row["fold_scores"] == scores

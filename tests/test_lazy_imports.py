@@ -48,3 +48,8 @@ def test_lazy_names_are_listed_and_resolve():
     assert set(focalboost.__all__) <= set(dir(focalboost))
     with pytest.raises(AttributeError, match="no attribute 'NoSuchName'"):
         focalboost.NoSuchName  # noqa: B018
+
+
+def test_search_loads_no_booster_until_used():
+    loaded = _loaded_after("from focalboost import FocalSearchCV")
+    assert "xgboost" not in loaded and "lightgbm" not in loaded

@@ -130,6 +130,30 @@ def check_process_params():
         ) from None
 
 
+def process_params_available():
+    """Whether ``LGBMModel._process_params(stage)`` exists (see :func:`booster_params`)."""
+    try:
+        _check_process_params()
+    except AttributeError:
+        return False
+    return True
+
+
+def booster_params(estimator, n_classes, objective):
+    """The booster parameters ``LGBMClassifier.fit`` would train ``estimator`` (a
+    FocalLGBMClassifier) with on ``n_classes`` classes, from LightGBM's own
+    ``_process_params("fit")`` (aliases, ``num_class``, ``num_threads`` from ``n_jobs``, ...), for
+    :class:`focalboost.FocalSearchCV`'s boosters. Callers check :func:`process_params_available`
+    first; without it FocalSearchCV fits each candidate with the estimator's public ``fit``."""
+    check_process_params()
+    estimator._n_classes = n_classes
+    estimator._fit_objective = objective
+    try:
+        return estimator._process_params("fit")
+    finally:
+        del estimator._fit_objective
+
+
 def is_early_stopping_callback(callback):
     """Whether ``callback`` is ``lightgbm.early_stopping(...)``'s (a private class: checked by
     name and by the attribute it carries, so a renamed class is still recognised)."""

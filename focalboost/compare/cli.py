@@ -29,6 +29,7 @@ from .settings import (
     EXIT_USAGE,
     MAX_GAMMA,
     MAX_SEED,
+    SEARCH_MODES,
     CLIError,
     Settings,
     alpha_label,
@@ -278,6 +279,14 @@ def build_parser():
         help="of the splits and the models (default 0)",
     )
     models.add_argument(
+        "--search-mode",
+        choices=SEARCH_MODES,
+        default="fast",
+        help="how focalboost.FocalSearchCV searches gamma and alpha: fast (default: each fold "
+        "binned once, weak candidates dropped by successive halving over the boosting rounds) "
+        "or exhaustive (every candidate on every fold, as GridSearchCV)",
+    )
+    models.add_argument(
         "--n-jobs",
         metavar="N",
         type=_positive_int,
@@ -310,6 +319,7 @@ def settings_from_args(args):
         "seed": args.seed,
         "n_jobs": args.n_jobs,
         "progress": not args.no_progress,
+        "search_mode": args.search_mode,
     }
     for key in (
         "gamma",
@@ -431,7 +441,8 @@ def compare(args, stdout=None):
     s = result.split
     print(
         f"\ntest set: {s['test']:,} rows (train {s['train']:,}, early-stopping validation "
-        f"{s['valid']:,}; focal search: {s['cv_folds']}-fold CV on the training rows)",
+        f"{s['valid']:,}; focal search: {s['cv_folds']}-fold CV on the training rows, "
+        f"FocalSearchCV {s['search_mode']} mode)",
         file=stdout,
     )
     for line in result.warnings:

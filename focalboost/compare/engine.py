@@ -476,46 +476,67 @@ def constant_model_warnings(name, proba, dataset, params=None):
     ]
 
 
+def _early_stopping_fit_params(spec, model, settings, X_valid, y_valid):
+    """The fit parameters :func:`fit_model` passes for early stopping on (X_valid, y_valid)."""
+    if isinstance(model, EarlyStoppedMultiOutputClassifier):
+        return dict(X_valid=X_valid, Y_valid=y_valid,
+                    early_stopping_rounds=settings.early_stopping_rounds)
+    if spec.backend == "xgboost":
+        return dict(eval_set=[(X_valid, y_valid)], verbose=False)
+    import lightgbm as lgb
+
+    return dict(_lgb_eval_kwargs(X_valid, y_valid, None),
+                callbacks=[lgb.early_stopping(settings.early_stopping_rounds, verbose=False)])
+
+
 def _search_focal(spec, grid, folds, settings, K, X_train, y_train, X_valid, y_valid, bar):
-    """Stratified K-fold search of the focal parameters on the training part.
+    """Stratified K-fold search of the focal parameters on the training part, with
+    :class:`focalboost.FocalSearchCV` in ``settings.search_mode``.
 
     Each candidate is fitted on K - 1 folds, early-stopped on the validation part (which the
-    search never scores) and scored on the held-out fold. Returns (table, best params, best mean).
+    search never scores) and scored on the held-out fold (:func:`selection_score`). In
+    ``"exhaustive"`` mode every candidate is fitted on every fold, as ``GridSearchCV`` would; in
+    ``"fast"`` mode each fold is binned once and the weak candidates are dropped by successive
+    halving over the boosting rounds (multi-label data has no fast mode: exhaustive, in the
+    models' ``search_mode``). Returns (table, best params, best mean, mode used).
     """
-    table, best = [], None
-    for params in grid:
-        scores = []
-        for k, (fit_rows, score_rows) in enumerate(folds):
-            bar.set_postfix_str(
-                f"{spec.name} γ={params['gamma']:g} α={alpha_label(params['alpha'])} "
-                f"fold {k + 1}/{len(folds)}"
-            )
-            model = build_model(spec, settings, K, y_train[fit_rows], params)
-            fit_model(
-                spec,
-                model,
-                settings,
-                K,
-                X_train.iloc[fit_rows],
-                y_train[fit_rows],
-                X_valid,
-                y_valid,
-            )
-            proba = predicted_proba(model, X_train.iloc[score_rows])
-            scores.append(selection_score(y_train[score_rows], proba, K))
-            bar.update(1)
-        table.append(
-            {
-                "gamma": params["gamma"],
-                "alpha": alpha_label(params["alpha"]),
-                "cv_mean": float(np.mean(scores)),
-                "cv_std": float(np.std(scores)),
-                "fold_scores": [float(v) for v in scores],
-            }
-        )
-        if best is None or np.mean(scores) > best[1]:  # ties: the first in grid order
-            best = (params, float(np.mean(scores)))
-    return table, best[0], best[1]
+    from focalboost import FocalSearchCV
+
+    model = build_model(spec, settings, K, y_train, None)
+    prefix = "estimator__" if isinstance(model, EarlyStoppedMultiOutputClassifier) else ""
+    mode = "exhaustive" if np.ndim(y_train) == 2 else settings.search_mode
+    param_grid = [
+        {f"{prefix}gamma": [p["gamma"]],
+         f"{prefix}alpha": [list(p["alpha"]) if isinstance(p["alpha"], tuple) else p["alpha"]]}
+        for p in grid
+    ]
+
+    def scorer(estimator, X, y):
+        return selection_score(y, predicted_proba(estimator, X), K)
+
+    bar.set_postfix_str(f"{spec.name} search ({mode}, {len(grid)} x {len(folds)} fits)")
+    fit_params = _early_stopping_fit_params(spec, model, settings, X_valid, y_valid)
+    search = FocalSearchCV(model, param_grid, scoring=scorer, mode=mode, cv=folds, refit=False)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*eval_set.*deprecated", category=Warning)
+        search.fit(X_train, y_train, **fit_params)
+    bar.update(len(grid) * len(folds))
+    results = search.cv_results_
+    table = []
+    for i, params in enumerate(grid):
+        scores = [float(results[f"split{k}_test_score"][i]) for k in range(len(folds))]
+        row = {
+            "gamma": params["gamma"],
+            "alpha": alpha_label(params["alpha"]),
+            "cv_mean": float(np.mean(scores)),
+            "cv_std": float(np.std(scores)),
+            "fold_scores": scores,
+        }
+        if "n_rounds" in results:  # fast mode: the round budget the scores are at
+            row["max_rounds"] = int(results["n_rounds"][i])
+        table.append(row)
+    best = grid[search.best_index_]  # ties: the first in grid order
+    return table, best, float(search.best_score_), mode
 
 
 def sample_rows(dataset, settings):
@@ -617,14 +638,15 @@ def run_comparison(dataset, settings):
         "valid": int(len(idx_valid)),
         "test": int(len(idx_test)),
         "cv_folds": settings.cv_folds,
+        "search_mode": settings.search_mode,
     }
     bar = _progress(total, settings.progress, desc="focalboost compare")
     try:
         for spec in specs:
-            search = params = cv_score = search_seconds = None
+            search = params = cv_score = search_seconds = search_mode = None
             if spec.searched:
                 t0 = time.perf_counter()
-                search, params, cv_score = _search_focal(
+                search, params, cv_score, search_mode = _search_focal(
                     spec, grid, folds, settings, K, X_train, y_train, X_valid, y_valid, bar
                 )
                 search_seconds = time.perf_counter() - t0
@@ -655,6 +677,7 @@ def run_comparison(dataset, settings):
                     "alpha": alpha_label(params["alpha"]) if params else None,
                     "cv_score": cv_score,
                     "search": search,
+                    "search_mode": search_mode,
                 }
                 if isinstance(model, MultiOutputClassifier):
                     row["n_trees_per_label"] = [n_trees(m) for m in model.estimators_]

@@ -87,7 +87,7 @@ def results_frame(result):
         keys += [f"roc_auc[{label}]" for label in result.dataset.labels]
     key = "pr_auc" if result.is_binary else "macro_pr_auc"
     keys += [f"{key}_ci_low", f"{key}_ci_high"]
-    keys += [k for k, _, _ in COMMON_COLUMNS] + ["search_seconds", "cv_score"]
+    keys += [k for k, _, _ in COMMON_COLUMNS] + ["search_seconds", "search_mode", "cv_score"]
     records = [
         {"model": r["name"], "output": r["output"], **{k: r.get(k) for k in keys}}
         for r in result.rows

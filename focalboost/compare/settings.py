@@ -13,6 +13,7 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1  # an unexpected error: a bug in focalboost (or a library), with its traceback
 EXIT_USAGE = 2  # bad input: one line on stderr, no traceback
 BACKENDS = ("xgboost", "lightgbm")
+SEARCH_MODES = ("fast", "exhaustive")  # focalboost.FocalSearchCV's modes
 
 #: search space of the focal model (overridable with --gamma / --alpha)
 DEFAULT_GAMMAS = (0.5, 1.0, 2.0, 3.0)
@@ -93,6 +94,7 @@ class Settings:
     progress: bool = True
     quick: bool = False
     bootstrap: int = 200  # resamples of the test set for the PR-AUC interval (0: none)
+    search_mode: str = "fast"  # FocalSearchCV's mode for the focal search: "fast" | "exhaustive"
 
     @classmethod
     def quick_defaults(cls, **overrides):
