@@ -256,9 +256,22 @@ refit_time_, classes_, n_features_in_
     def fit(self, X, y, **fit_params):
         """Run the search, then refit the best candidate on all of ``X`` (``refit=True``).
 
-        ``fit_params`` go to the estimator's ``fit`` (row-aligned ones, such as
-        ``sample_weight``, indexed per fold as ``GridSearchCV`` does). Fast mode accepts
-        ``sample_weight`` only."""
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            The training rows.
+        y : array-like of shape (n_samples,)
+            The labels, of any type the estimator accepts.
+        **fit_params : dict
+            Passed to the estimator's ``fit`` (row-aligned ones, such as ``sample_weight``,
+            indexed per fold as ``GridSearchCV`` does). Fast mode accepts ``sample_weight``
+            only.
+
+        Returns
+        -------
+        self : FocalSearchCV
+            The fitted search.
+        """
         library, candidates = self._check(y)
         X, y = indexable(X, y)
         cv = check_cv(self.cv, y, classifier=True)
@@ -466,7 +479,20 @@ refit_time_, classes_, n_features_in_
         return self._fitted_best().decision_function(X)
 
     def score(self, X, y):
-        """The search's scorer (``scorer_``) on the refit model."""
+        """The search's scorer (``scorer_``) on the refit model.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            The rows to score.
+        y : array-like of shape (n_samples,)
+            Their labels.
+
+        Returns
+        -------
+        score : float
+            ``scorer_(best_estimator_, X, y)``.
+        """
         return self.scorer_(self._fitted_best(), X, y)
 
     def __sklearn_tags__(self):

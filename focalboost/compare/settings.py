@@ -75,6 +75,8 @@ class Settings:
         Whether this is a ``--quick`` run (recorded in the results).
     bootstrap : int, default 200
         Bootstrap resamples of the test part for the PR-AUC interval (0: none).
+    search_mode : {"fast", "exhaustive"}, default "fast"
+        :class:`focalboost.FocalSearchCV`'s mode for the focal search (``--search-mode``).
     """
 
     backends: tuple = BACKENDS
