@@ -134,10 +134,32 @@ def predict_margin(booster, X, init, **kwargs):
     return booster.predict(X, raw_score=True, **kwargs) + np.asarray(init, dtype=np.float64)
 
 
-def predict_proba(booster, X, loss, init, *, probability="posterior", **kwargs):
+#: the Python attribute of a ``lightgbm.Booster`` holding the temperature of probability="auto"
+TEMPERATURE_ATTR = "focalboost_temperature"
+
+
+def calibrate(booster, X, y, loss, init, sample_weight=None, **kwargs):
+    """Fit the temperature of ``probability="auto"`` on held-out rows (``X``, encoded labels
+    ``y``; margins at the best iteration, plus ``init``) and keep it on ``booster`` (the Python
+    attribute ``focalboost_temperature``; a LightGBM model file does not keep it: pass
+    ``temperature=`` to :func:`predict_proba` after loading one). Returns it. See
+    :func:`focalboost.calibration.fit_temperature`."""
+    from .calibration import fit_temperature
+
+    T = fit_temperature(check_loss(loss), np.asarray(y), predict_margin(booster, X, init, **kwargs),
+                        sample_weight)
+    setattr(booster, TEMPERATURE_ATTR, T)
+    return T
+
+
+def predict_proba(booster, X, loss, init, *, probability="auto", temperature=None, **kwargs):
     """Probabilities from a booster trained with a focal objective, as the estimators give them:
-    (n, 2) binary, (n, K) multiclass. ``probability="posterior"`` (default) is the class
-    posterior, ``"focal"`` the raw sigmoid/softmax of the margins (see
-    :func:`focalboost._adapter.probability_from_margin`)."""
+    (n, 2) binary, (n, K) multiclass. ``probability="auto"`` (default) is the class posterior of
+    the margins divided by a temperature: ``temperature`` if given, else the one :func:`calibrate`
+    (or a focal estimator's fit with an evaluation set) kept on ``booster``, else 1 (the exact
+    posterior); ``"posterior"`` the exact class posterior, ``"focal"`` the raw sigmoid/softmax of
+    the margins (see :func:`focalboost._adapter.probability_from_margin`)."""
     margin = predict_margin(booster, X, init, **kwargs)
-    return probability_from_margin(check_loss(loss), margin, probability)
+    if temperature is None:
+        temperature = getattr(booster, TEMPERATURE_ATTR, 1.0)
+    return probability_from_margin(check_loss(loss), margin, probability, temperature)

@@ -30,6 +30,8 @@ import numpy as np
 import xgboost as xgb
 from xgboost import collective
 
+import logging
+
 from . import _openmp_team
 from .base import mean_from_sums
 from ._compat.xgboost import InPlaceMarginBooster as _InPlaceMarginBooster  # noqa: F401
@@ -41,12 +43,16 @@ from ._adapter import (
     _Hook,
     check_loss,
     is_multiclass,
+    is_multilabel,
     forked_after_openmp,
     library_gradient_hessian,
     probability_from_margin,
     warn_if_no_split,
     warn_if_omp_dynamic,
 )
+
+
+_logger = logging.getLogger("focalboost")
 
 
 def _raw(loss, predt, n_rows):
@@ -189,7 +195,7 @@ def train(
     hook = objective(loss)
     in_place = _InPlaceMargins(hook)
     try:
-        return xgb.train(
+        booster = xgb.train(
             params,
             dtrain,
             num_boost_round,
@@ -200,6 +206,46 @@ def train(
         )
     finally:
         in_place.restore()  # also when training raised (xgb.train then skips after_training)
+    evals = [d for d, _ in (kwargs.get("evals") or ()) if d is not dtrain]
+    if evals and not is_multilabel(loss):
+        calibrate(booster, evals[-1], loss)
+    else:
+        why = "multi-label loss" if evals else "no evals other than dtrain"
+        _logger.info("focalboost: xgboost.train: %s, so predict_proba(probability='auto') uses "
+                     "the exact posterior (temperature 1)", why)
+    return booster
+
+
+#: the booster attribute holding the temperature of probability="auto" (a decimal string)
+TEMPERATURE_ATTR = "focalboost_temperature"
+
+
+def calibrate(booster, dmatrix, loss):
+    """Fit the temperature of ``probability="auto"`` on held-out ``dmatrix`` (labels, weights,
+    margins at the best iteration) and store it on ``booster`` as the attribute
+    ``"focalboost_temperature"`` (kept in model files); returns it.
+
+    :func:`train` calls it on the last of its ``evals`` (other than ``dtrain``). See
+    :func:`focalboost.calibration.fit_temperature`.
+    """
+    from .calibration import fit_temperature
+
+    loss = check_loss(loss)
+    y = _info(dmatrix, "label")
+    weight = _info(dmatrix, "weight")
+    margin = _raw(loss, predict_margin(booster, dmatrix), y.shape[0])
+    T = fit_temperature(loss, y, margin, weight if weight.size else None)
+    booster.set_attr(**{TEMPERATURE_ATTR: repr(T)})
+    _logger.info("focalboost: xgboost: temperature %.6g fitted on %d held-out rows (log loss) "
+                 "for predict_proba(probability='auto')", T, y.shape[0])
+    return T
+
+
+def booster_temperature(booster):
+    """The temperature stored on ``booster`` by :func:`calibrate` (1.0, the exact posterior, when
+    there is none)."""
+    value = booster.attr(TEMPERATURE_ATTR)
+    return 1.0 if value is None else float(value)
 
 
 def _warn_if_no_split(loss, dtrain, params):
@@ -315,14 +361,18 @@ def predict_margin(booster, dmatrix, *, iteration_range=None, **kwargs):
     return booster.predict(dmatrix, output_margin=True, iteration_range=iteration_range, **kwargs)
 
 
-def predict_proba(booster, dmatrix, loss, *, probability="posterior", **kwargs):
+def predict_proba(booster, dmatrix, loss, *, probability="auto", temperature=None, **kwargs):
     """Probabilities from a booster trained with a focal objective, as the estimators give them.
 
     (n, 2) binary, (n, K) multiclass, (n, L) positive-class probabilities for multi-label.
-    ``probability="posterior"`` (default) is the class posterior (the focal distortion undone),
-    ``"focal"`` the raw sigmoid/softmax of the margins; see
-    :func:`focalboost._adapter.probability_from_margin`. The best iteration is used after early
-    stopping unless ``iteration_range`` says otherwise (:func:`predict_margin`).
+    ``probability="auto"`` (default) is the class posterior of the margins divided by the
+    booster's temperature (:func:`booster_temperature`: fitted by :func:`train` on its last
+    ``evals``, 1 without; ``temperature`` overrides it); ``"posterior"`` the exact class
+    posterior (the focal distortion undone), ``"focal"`` the raw sigmoid/softmax of the margins;
+    see :func:`focalboost._adapter.probability_from_margin`. The best iteration is used after
+    early stopping unless ``iteration_range`` says otherwise (:func:`predict_margin`).
     """
     margin = predict_margin(booster, dmatrix, **kwargs)
-    return probability_from_margin(check_loss(loss), margin, probability)
+    if temperature is None:
+        temperature = booster_temperature(booster)
+    return probability_from_margin(check_loss(loss), margin, probability, temperature)

@@ -60,8 +60,11 @@ def test_native_xgboost_helpers_use_the_best_iteration(make_data):
     np.testing.assert_array_equal(margin, at_best)
     assert np.abs(margin - every).max() > 1e-3  # the two really differ
     np.testing.assert_array_equal(
-        fxgb.predict_proba(booster, dvalid, loss), loss.posterior(at_best)
+        fxgb.predict_proba(booster, dvalid, loss, probability="posterior"), loss.posterior(at_best)
     )
+    T = fxgb.booster_temperature(booster)  # train() fitted it on dvalid, at the best iteration
+    assert T != 1.0 and T == fxgb.calibrate(booster, dvalid, loss)
+    np.testing.assert_array_equal(fxgb.predict_proba(booster, dvalid, loss), loss.posterior(at_best / T))
     np.testing.assert_array_equal(  # told otherwise: every round
         fxgb.predict_margin(booster, dvalid, iteration_range=(0, 0)), every
     )

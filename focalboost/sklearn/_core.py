@@ -837,6 +837,7 @@ def calibrate_probability(estimator, y_codes=None, margin=None, sample_weight=No
         )
     _logger.info("focalboost: %s: probability='auto' uses the %s", type(estimator).__name__,
                  estimator.probability_calibration_)
+    return margin is not None
 
 
 def labels_from_margin(estimator, margin):

@@ -280,6 +280,9 @@ class FocalLGBMClassifier(LGBMClassifier):
         where = "the last eval_set" + (f" at best_iteration_ {self.best_iteration_}"
                                        if self.best_iteration_ else "")
         calibrate_probability(self, y_eval, margin, weight, source=where)
+        from .. import lightgbm as flgb
+
+        setattr(self.booster_, flgb.TEMPERATURE_ATTR, self.temperature_)  # for flgb.predict_proba
 
     # --- model files -----------------------------------------------------------------------------
     def save_model(self, fname):
@@ -302,6 +305,9 @@ class FocalLGBMClassifier(LGBMClassifier):
         lgb_compat.set_fitted_state(
             self, booster, classes, objective, best_iteration=meta["best_iteration"]
         )
+        from .. import lightgbm as flgb
+
+        setattr(booster, flgb.TEMPERATURE_ATTR, self.temperature_)  # for flgb.predict_proba
         return self
 
     @staticmethod

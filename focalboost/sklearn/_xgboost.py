@@ -171,6 +171,10 @@ class FocalXGBClassifier(XGBClassifier):
                                        if hasattr(self, "best_iteration") and self.early_stopping_rounds
                                        else "")
         calibrate_probability(self, y_eval, margin, weight, source=where)
+        from .. import xgboost as fxgb
+
+        # the native helpers (focalboost.xgboost.predict_proba) and model files read it there
+        self.get_booster().set_attr(**{fxgb.TEMPERATURE_ATTR: repr(self.temperature_)})
 
     # --- predict ---------------------------------------------------------------------------------
     def _margin(self, X, **kwargs):
