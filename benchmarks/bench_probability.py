@@ -14,11 +14,13 @@ each split (stratified, 70 % train / 30 % test), per library (XGBoost, LightGBM)
   - ``no held-out data``: all of the training part, default rounds; no temperature can be fitted
     (the default is then the exact posterior).
 * **probabilities of the focal model** on the test part: ``raw`` (sigmoid/softmax of the margins,
-  ``probability="focal"``), ``exact`` (``probability="posterior"``), ``temperature`` (the new
-  default ``probability="auto"``: posterior(margin / T), T fitted on the eval set), ``strength``
-  (candidate b: the posterior at gamma s and alpha^s, s in [0, 1] fitted on the eval set) and
-  ``platt`` (candidate c: scikit-learn's ``CalibratedClassifierCV(FrozenEstimator(model),
-  method="sigmoid")`` on the raw output, fitted on the eval set).
+  ``probability="focal"``), ``exact`` (``probability="posterior"``), ``temperature`` (candidate
+  a: posterior(margin / T), T fitted on the eval set), ``strength`` (candidate b: the posterior
+  at gamma s and alpha^s, s in [0, 1] fitted on the eval set), ``platt`` (candidate c:
+  scikit-learn's ``CalibratedClassifierCV(FrozenEstimator(model), method="sigmoid")`` on the raw
+  output, fitted on the eval set) and ``default``: what ``predict_proba`` returns,
+  ``probability="auto"``, strength and temperature fitted together on the eval set (the exact
+  posterior without one); the run checks it is the fitted (s, T) posterior.
 
 Reported: log loss, Brier, ECE (15 equal-count bins; multiclass top-label), PR-AUC and ROC-AUC
 (multiclass: macro one-vs-rest) on the test part, means over splits; and the ratio of each focal
@@ -217,7 +219,7 @@ def run_split(spec, X, y, classes, lib, seed, quick):
     """Rows (condition, model, variant, metrics) of one split and one library."""
     from sklearn.model_selection import train_test_split
 
-    from focalboost.calibration import fit_temperature, tempered_posterior
+    from focalboost.calibration import fit_strength_temperature, fit_temperature, tempered_posterior
 
     K = classes.shape[0]
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
@@ -243,15 +245,14 @@ def run_split(spec, X, y, classes, lib, seed, quick):
         default = focal.predict_proba(X_te)  # probability="auto"
         if held_out:
             m_val = _margin(focal, lib, X_val)
-            T = fit_temperature(loss, y_val, m_val)
-            variants["temperature"] = tempered_posterior(loss, m_test, T)
-            if not np.allclose(default, variants["temperature"], rtol=0, atol=1e-12):
-                raise AssertionError("predict_proba default is not the fitted temperature's posterior")
-            s = _fit_strength(loss, y_val, m_val)
-            variants["strength"] = _strength_posterior(loss, m_test, s)
+            variants["temperature"] = tempered_posterior(loss, m_test, fit_temperature(loss, y_val, m_val))
+            variants["strength"] = _strength_posterior(loss, m_test, _fit_strength(loss, y_val, m_val))
             variants["platt"] = _platt(focal, X_val, y_val, X_te)
+            s, T = fit_strength_temperature(loss, y_val, m_val)
+            if not np.allclose(default, tempered_posterior(loss, m_test, T, s), rtol=0, atol=1e-12):
+                raise AssertionError("predict_proba default is not the fitted (s, T) posterior")
         else:
-            T, s = 1.0, None
+            T, s = 1.0, 1.0
             if not np.allclose(default, variants["exact"], rtol=0, atol=1e-12):
                 raise AssertionError("predict_proba default without held-out data is not the exact posterior")
         variants["default"] = default
@@ -286,17 +287,21 @@ def summarise(rows, out):
                 out(f"| {name} | {K} | {lib} | {label} | {r.log_loss:.4f} | {r.brier:.4f} | "
                     f"{r.ece:.4f} | {r.pr_auc:.4f} | {r.roc_auc:.4f} | {r.log_loss / ref:.3f} |")
     out("\n### Summary: default predict_proba (probability='auto') against targets\n")
-    out("| condition | set | library | default / tuned log loss | default / raw | PR-AUC default - raw | T (mean) |")
-    out("|---|---|---|---|---|---|---|")
+    out("| condition | set | library | default / tuned log loss | default / raw | default / exact | "
+        "PR-AUC default - raw | ROC-AUC default - raw | s (mean) | T (mean) |")
+    out("|---|---|---|---|---|---|---|---|---|---|")
     for condition in CONDITIONS:
         part = mean[mean.condition == condition]
-        temps = df[(df.condition == condition) & (df.variant == "default")].groupby(["set", "lib"], sort=False).T.mean()
+        chosen = df[(df.condition == condition) & (df.variant == "default")].groupby(["set", "lib"], sort=False)
+        temps, strengths = chosen["T"].mean(), chosen["s"].mean()
         for (name, lib), block in part.groupby(["set", "lib"], sort=False):
             get = lambda v: block[block.variant == v].iloc[0]  # noqa: E731
             ref = block[block.model == "log loss"].iloc[0]
-            d, raw = get("default"), get("raw")
+            d, raw, exact = get("default"), get("raw"), get("exact")
             out(f"| {condition} | {name} | {lib} | {d.log_loss / ref.log_loss:.3f} | "
-                f"{d.log_loss / raw.log_loss:.3f} | {d.pr_auc - raw.pr_auc:+.4f} | {temps[(name, lib)]:.2f} |")
+                f"{d.log_loss / raw.log_loss:.3f} | {d.log_loss / exact.log_loss:.3f} | "
+                f"{d.pr_auc - raw.pr_auc:+.4f} | {d.roc_auc - raw.roc_auc:+.4f} | "
+                f"{strengths[(name, lib)]:.2f} | {temps[(name, lib)]:.2f} |")
     return mean
 
 

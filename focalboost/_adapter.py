@@ -286,12 +286,13 @@ class _Hook:
 PROBABILITY_CHOICES = ("auto", "posterior", "focal")
 
 
-def probability_from_margin(loss, margin, probability="auto", temperature=1.0):
+def probability_from_margin(loss, margin, probability="auto", temperature=1.0, strength=1.0):
     """The one meaning of "probability" in focalboost, from margins.
 
-    ``"auto"`` (the default everywhere): the class posterior of the margins divided by
-    ``temperature`` (``loss.posterior(margin / temperature)``; :mod:`focalboost.calibration`),
-    the temperature a fit found on held-out margins, 1 (the exact correction) where it had none;
+    ``"auto"`` (the default everywhere): the posterior correction at ``strength`` s of the
+    margins divided by ``temperature`` T (the posterior of a focal loss with gamma s and alpha^s,
+    of margin / T; :func:`focalboost.calibration.tempered_posterior`), the (s, T) a fit found on
+    held-out margins, (1, 1) (the exact correction) where it had none;
     ``"posterior"``: the exact correction of the focal loss's known distortion
     (``loss.posterior``; :mod:`focalboost.posterior`), whatever ``temperature`` says;
     ``"focal"``: the raw sigmoid/softmax of the margins (``loss.predict_proba``), what the
@@ -303,11 +304,13 @@ def probability_from_margin(loss, margin, probability="auto", temperature=1.0):
     if probability not in PROBABILITY_CHOICES:
         raise ValueError(f"probability must be one of {list(PROBABILITY_CHOICES)}, got {probability!r}")
     if probability == "auto":
-        from .calibration import check_temperature
+        from .calibration import check_strength, check_temperature, strength_loss
 
         temperature = check_temperature(temperature)
         if temperature != 1.0:
             margin = np.asarray(margin, dtype=np.float64) / temperature
+        if check_strength(strength) != 1.0:
+            loss = strength_loss(loss, strength)
     try:
         return loss.posterior(margin)
     except NotImplementedError:

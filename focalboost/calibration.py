@@ -1,32 +1,46 @@
-"""The posterior correction off the focal optimum: one temperature, fitted on held-out margins.
+"""The posterior correction off the focal optimum: a strength and a temperature, fitted on
+held-out margins.
 
 The posterior correction (:mod:`focalboost.posterior`) is exact where the margins are the focal
 risk's minimiser. A finite booster's margins are not: early rounds are too timid, overfit rounds
 too bold, and the correction sharpens whatever it is given (binary: logit(eta) ~ (1 + gamma) x),
 so an overfit focal model's corrected probabilities can be worse than its raw sigmoid.
 
-The remedy is one parameter, a temperature T on the margins before the correction::
+The remedy is two parameters, a correction strength s in [0, 1] and a temperature T > 0 on the
+margins::
 
-    p = posterior(margin / T)
+    p = posterior_{gamma s, alpha^s}(margin / T)
 
-* T = 1 is the exact correction;
-* in the binary case T ~ 1 + gamma gives back roughly the raw sigmoid (logit(eta) ~ (1 + gamma)
-  x / T), and a larger T softens further (an overfit model);
-* T < 1 sharpens (an under-trained model).
+the posterior formula of a focal loss with gamma s and class weights alpha^s (binary: the
+log-odds shift s log((1 - alpha) / alpha)), applied to the margins divided by T.
 
-T is the minimiser of the weighted log loss of ``posterior(margin / T)`` on held-out rows (for
-the estimators: the last evaluation set, at the best iteration after early stopping). The scale
-of the margins is all it changes: the order of the rows, hence ROC and PR AUC, and the class of
-largest posterior in a row without ``alpha`` stay the same. The log loss is a smooth function of
-log T with a single minimum in practice; it is minimised by a bounded scalar search over
-``TEMPERATURE_BOUNDS``.
+* s = 1, T = 1 is the exact correction (``probability="posterior"``);
+* s = 0, T = 1 is the raw sigmoid/softmax of the margins (``probability="focal"``) when alpha is
+  None (with alpha: the raw output with only the prior shift of alpha undone);
+* s = 1 and T ~ 1 + gamma give back roughly the raw sigmoid in the binary case; T > 1 softens
+  (an overfit model), T < 1 sharpens (an under-trained one).
+
+(s, T) minimise the weighted log loss on held-out rows (for the estimators: the last evaluation
+set, at the best iteration after early stopping), starting from the exact and the raw corners
+(whose log losses are evaluated too: the fit is never worse on those rows than either). Both
+parameters act on the scale of the margins and on the class-weight shift only: the order of the
+rows of a binary model, hence ROC and PR AUC, does not change (multiclass one-vs-rest AUCs can
+move a little, as with the exact correction).
+
+Why two parameters (measured, benchmarks/RESULTS.md "Probabilities of focal models on real
+data"): a temperature alone cannot reach the raw softmax of a multiclass model, which was the
+best of the candidates on several small multiclass sets without early stopping; the strength
+alone cannot soften beyond the raw output, which an overfit model on imbalanced data needed
+(fitted temperatures up to 7.7 on Caravan).
 
 Functions
 ---------
-tempered_posterior(loss, margin, temperature)
-    ``loss.posterior(margin / temperature)``.
-fit_temperature(loss, y, margin, sample_weight=None)
-    The temperature minimising the log loss of ``tempered_posterior`` on (y, margin).
+tempered_posterior(loss, margin, temperature, strength=1.0)
+    ``posterior_{gamma s, alpha^s}(margin / temperature)``.
+fit_temperature(loss, y, margin, sample_weight=None, strength=1.0)
+    The temperature minimising the log loss at a fixed strength.
+fit_strength_temperature(loss, y, margin, sample_weight=None)
+    (strength, temperature) minimising the log loss: what ``probability="auto"`` uses.
 """
 
 from __future__ import annotations
@@ -34,7 +48,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-__all__ = ["TEMPERATURE_BOUNDS", "fit_temperature", "tempered_posterior", "weighted_log_loss"]
+__all__ = [
+    "TEMPERATURE_BOUNDS",
+    "fit_strength_temperature",
+    "fit_temperature",
+    "strength_loss",
+    "tempered_posterior",
+    "weighted_log_loss",
+]
 
 #: the range searched for the temperature: wide enough for margins 20 times too bold or too timid
 TEMPERATURE_BOUNDS = (0.05, 20.0)
@@ -43,14 +64,51 @@ TEMPERATURE_BOUNDS = (0.05, 20.0)
 PROBA_FLOOR = 1e-15
 
 
-def tempered_posterior(loss, margin, temperature):
-    """``loss.posterior(margin / temperature)``: (n, 2) binary, (n, K) multiclass.
+def strength_loss(loss, strength):
+    """The focal loss of gamma s and class weights alpha^s (binary: the weight whose log-odds
+    shift log((1 - alpha) / alpha) is multiplied by s): ``loss`` itself for s = 1."""
+    from .losses import BinaryFocalLoss, MulticlassFocalLoss, MultiLabelFocalLoss
 
-    ``temperature`` must be a positive finite number; 1 is the exact correction.
+    strength = check_strength(strength)
+    if strength == 1.0:
+        return loss
+    gamma, alpha = loss.gamma * strength, loss.alpha
+    if isinstance(loss, MulticlassFocalLoss):
+        alpha = None if alpha is None else np.asarray(alpha, dtype=np.float64) ** strength
+        return MulticlassFocalLoss(loss.n_classes, gamma, alpha, loss.hessian)
+    if alpha is not None:
+        a = np.asarray(alpha, dtype=np.float64)
+        a = 1.0 / (1.0 + ((1.0 - a) / a) ** strength)
+        alpha = float(a) if a.ndim == 0 else a
+    if isinstance(loss, MultiLabelFocalLoss):
+        return MultiLabelFocalLoss(gamma, alpha, loss.hessian)
+    if isinstance(loss, BinaryFocalLoss):
+        return BinaryFocalLoss(gamma, alpha, loss.hessian)
+    raise ValueError(
+        f"a correction strength other than 1 needs a focalboost focal loss, got {type(loss).__name__}"
+    )
+
+
+def tempered_posterior(loss, margin, temperature, strength=1.0):
+    """``posterior_{gamma s, alpha^s}(margin / temperature)``: (n, 2) binary, (n, K) multiclass.
+
+    ``temperature`` must be a positive finite number and ``strength`` in [0, 1]; (1, 1) is the
+    exact correction, ``loss.posterior(margin)`` to the last bit.
     """
     temperature = check_temperature(temperature)
     margin = np.asarray(margin, dtype=np.float64)
-    return loss.posterior(margin if temperature == 1.0 else margin / temperature)
+    return strength_loss(loss, strength).posterior(margin if temperature == 1.0 else margin / temperature)
+
+
+def check_strength(strength):
+    """``strength`` as a float in [0, 1], or a ``ValueError`` naming it."""
+    try:
+        value = float(strength)
+    except (TypeError, ValueError):
+        value = np.nan
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"strength must be a number in [0, 1], got {strength!r}")
+    return value
 
 
 def check_temperature(temperature):
@@ -74,8 +132,22 @@ def weighted_log_loss(y, proba, sample_weight=None):
     return float(np.average(losses, weights=np.asarray(sample_weight, dtype=np.float64)))
 
 
-def fit_temperature(loss, y, margin, sample_weight=None):
-    """The temperature T minimising the log loss of ``loss.posterior(margin / T)`` on (y, margin).
+def _check_fit_input(y, margin, sample_weight):
+    y = np.asarray(y)
+    margin = np.asarray(margin, dtype=np.float64)
+    if y.ndim != 1 or y.shape[0] == 0 or margin.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"fitting a temperature needs labels (n,) and margins of n rows, n > 0; got labels of "
+            f"shape {y.shape} and margins of shape {margin.shape}"
+        )
+    if sample_weight is not None and np.size(sample_weight) == 0:
+        sample_weight = None  # XGBoost's "no weights"
+    return y, margin, sample_weight
+
+
+def fit_temperature(loss, y, margin, sample_weight=None, strength=1.0):
+    """The temperature T minimising the log loss of ``tempered_posterior(loss, margin, T,
+    strength)`` on (y, margin).
 
     Parameters
     ----------
@@ -86,29 +158,60 @@ def fit_temperature(loss, y, margin, sample_weight=None):
     margin : array-like of shape (n,) or (n, K)
         The model's margins on those rows (init score included).
     sample_weight : array-like of shape (n,), optional
+    strength : float in [0, 1], default 1 (the exact correction's gamma and alpha)
 
     Returns
     -------
     float
         T in ``TEMPERATURE_BOUNDS`` (a value at a bound means the data wanted more).
     """
-    y = np.asarray(y)
-    margin = np.asarray(margin, dtype=np.float64)
-    if y.ndim != 1 or y.shape[0] == 0 or margin.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"fit_temperature needs labels (n,) and margins of n rows, n > 0; got labels of shape "
-            f"{y.shape} and margins of shape {margin.shape}"
-        )
-    if sample_weight is not None and np.size(sample_weight) == 0:
-        sample_weight = None  # XGBoost's "no weights"
+    y, margin, sample_weight = _check_fit_input(y, margin, sample_weight)
+    corrected = strength_loss(loss, strength)
 
     def objective(log_t):
-        return weighted_log_loss(y, loss.posterior(margin / np.exp(log_t)), sample_weight)
+        return weighted_log_loss(y, corrected.posterior(margin / np.exp(log_t)), sample_weight)
 
     lo, hi = np.log(TEMPERATURE_BOUNDS[0]), np.log(TEMPERATURE_BOUNDS[1])
     result = minimize_scalar(objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
-    log_t = float(result.x)
     # the bounded search never evaluates the ends, nor T = 1 exactly: keep whichever is best
-    candidates = [log_t, 0.0, lo, hi]
+    candidates = [float(result.x), 0.0, lo, hi]
     values = [float(result.fun), objective(0.0), objective(lo), objective(hi)]
     return float(np.exp(candidates[int(np.argmin(values))]))
+
+
+def fit_strength_temperature(loss, y, margin, sample_weight=None):
+    """(strength s, temperature T) minimising the log loss of ``tempered_posterior(loss, margin,
+    T, s)`` on (y, margin): what ``probability="auto"`` uses.
+
+    The temperature is fitted (:func:`fit_temperature`) at the strengths 0, 1/4, 1/2, 3/4 and 1,
+    then the best of them refined by a bounded search over s with T refitted at each s. The exact
+    (1, 1) and raw (0, 1) corners are among the candidates, so on these rows the fit is never
+    worse than either. Same parameters as :func:`fit_temperature`; returns two floats.
+    """
+    from scipy.optimize import minimize_scalar as search
+
+    y, margin, sample_weight = _check_fit_input(y, margin, sample_weight)
+
+    def log_loss_at(s, T):
+        return weighted_log_loss(y, tempered_posterior(loss, margin, T, s), sample_weight)
+
+    tried = {}
+
+    def best_at(s):
+        s = float(min(max(s, 0.0), 1.0))
+        if s not in tried:
+            T = fit_temperature(loss, y, margin, sample_weight, s)
+            tried[s] = (log_loss_at(s, T), T)
+        return tried[s][0]
+
+    grid = [0.0, 0.25, 0.5, 0.75, 1.0]
+    values = [best_at(s) for s in grid]
+    k = int(np.argmin(values))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    search(best_at, bounds=(lo, hi), method="bounded", options={"xatol": 1e-3})
+    for s in (0.0, 1.0):  # the corners at T = 1 (the raw and the exact output)
+        value = log_loss_at(s, 1.0)
+        if value <= tried[s][0]:
+            tried[s] = (value, 1.0)
+    s = min(tried, key=lambda key: (tried[key][0], -key))  # ties: the stronger correction
+    return float(s), float(tried[s][1])

@@ -313,19 +313,22 @@ def _proba_blocks(margin, n_classes, to_proba):
     return margin.map_blocks(to_proba, dtype=np.float64)
 
 
-def predict_proba(client, booster, X, loss, *, probability="auto", temperature=None, **kwargs):
+def predict_proba(client, booster, X, loss, *, probability="auto", temperature=None, strength=None,
+                  **kwargs):
     """Probabilities (Dask array (n, 2) or (n, K)) from a booster trained by ``xgboost.dask.train``
     with the focal objective, as the estimators give them (``probability`` and ``temperature``:
     see :func:`focalboost.xgboost.predict_proba`; the temperature defaults to the booster's
     ``"focalboost_temperature"`` attribute, else 1)."""
-    from .xgboost import booster_temperature
+    from .xgboost import booster_calibration
 
     loss = check_loss(loss)
-    if temperature is None:
-        temperature = booster_temperature(booster)
+    stored_s, stored_T = booster_calibration(booster)
+    temperature = stored_T if temperature is None else temperature
+    strength = stored_s if strength is None else strength
     margin = predict_margin(client, booster, X, **kwargs)
     return _proba_blocks(
-        margin, loss.n_classes, lambda m: probability_from_margin(loss, m, probability, temperature)
+        margin, loss.n_classes,
+        lambda m: probability_from_margin(loss, m, probability, temperature, strength),
     )
 
 
@@ -474,7 +477,7 @@ class _DaskFocalFit:
         """What the single-machine helpers read, without the estimator (and its client)."""
         return SimpleNamespace(
             probability=self.probability, loss_=self.loss_, classes_=np.asarray(self.classes_),
-            temperature_=getattr(self, "temperature_", 1.0),
+            temperature_=getattr(self, "temperature_", 1.0), strength_=getattr(self, "strength_", 1.0),
         )
 
     def _calibrate(self, client, X, eval_set, weights, classes, encoded=False):
@@ -601,7 +604,8 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
         store_xgboost_fit(self, engine, setup, classes)
         if self._calibrate(client, X, eval_set, sample_weight_eval_set, classes, encoded=True):
             # for focalboost.dask.predict_proba / focalboost.xgboost.predict_proba and model files
-            self.get_booster().set_attr(focalboost_temperature=repr(self.temperature_))
+            self.get_booster().set_attr(focalboost_temperature=repr(self.temperature_),
+                                        focalboost_strength=repr(self.strength_))
         return self
 
     def _margin(self, X, *, validate_features=True, iteration_range=None):
@@ -726,6 +730,7 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
         lgb_compat.set_fitted_state(self, booster, classes, setup.objective, evals_result=evals_result)
         if self._calibrate(client, X, eval_set, eval_sample_weight, classes):
             booster.focalboost_temperature = self.temperature_  # for focalboost.lightgbm.predict_proba
+            booster.focalboost_strength = self.strength_
         return self
 
     def _evaluate(self, client, booster, classes, eval_set, eval_names, eval_sample_weight):

@@ -134,32 +134,40 @@ def predict_margin(booster, X, init, **kwargs):
     return booster.predict(X, raw_score=True, **kwargs) + np.asarray(init, dtype=np.float64)
 
 
-#: the Python attribute of a ``lightgbm.Booster`` holding the temperature of probability="auto"
+#: the Python attributes of a ``lightgbm.Booster`` holding the temperature and strength of
+#: probability="auto"
 TEMPERATURE_ATTR = "focalboost_temperature"
+STRENGTH_ATTR = "focalboost_strength"
 
 
 def calibrate(booster, X, y, loss, init, sample_weight=None, **kwargs):
-    """Fit the temperature of ``probability="auto"`` on held-out rows (``X``, encoded labels
-    ``y``; margins at the best iteration, plus ``init``) and keep it on ``booster`` (the Python
-    attribute ``focalboost_temperature``; a LightGBM model file does not keep it: pass
-    ``temperature=`` to :func:`predict_proba` after loading one). Returns it. See
-    :func:`focalboost.calibration.fit_temperature`."""
-    from .calibration import fit_temperature
+    """Fit the strength and temperature of ``probability="auto"`` on held-out rows (``X``,
+    encoded labels ``y``; margins at the best iteration, plus ``init``) and keep them on
+    ``booster`` (the Python attributes ``focalboost_strength`` and ``focalboost_temperature``; a
+    LightGBM model file does not keep them: pass ``strength=`` and ``temperature=`` to
+    :func:`predict_proba` after loading one). Returns ``(strength, temperature)``. See
+    :func:`focalboost.calibration.fit_strength_temperature`."""
+    from .calibration import fit_strength_temperature
 
-    T = fit_temperature(check_loss(loss), np.asarray(y), predict_margin(booster, X, init, **kwargs),
-                        sample_weight)
+    s, T = fit_strength_temperature(check_loss(loss), np.asarray(y),
+                                    predict_margin(booster, X, init, **kwargs), sample_weight)
     setattr(booster, TEMPERATURE_ATTR, T)
-    return T
+    setattr(booster, STRENGTH_ATTR, s)
+    return s, T
 
 
-def predict_proba(booster, X, loss, init, *, probability="auto", temperature=None, **kwargs):
+def predict_proba(booster, X, loss, init, *, probability="auto", temperature=None, strength=None,
+                  **kwargs):
     """Probabilities from a booster trained with a focal objective, as the estimators give them:
-    (n, 2) binary, (n, K) multiclass. ``probability="auto"`` (default) is the class posterior of
-    the margins divided by a temperature: ``temperature`` if given, else the one :func:`calibrate`
-    (or a focal estimator's fit with an evaluation set) kept on ``booster``, else 1 (the exact
-    posterior); ``"posterior"`` the exact class posterior, ``"focal"`` the raw sigmoid/softmax of
-    the margins (see :func:`focalboost._adapter.probability_from_margin`)."""
+    (n, 2) binary, (n, K) multiclass. ``probability="auto"`` (default) is the posterior
+    correction at a strength, of the margins divided by a temperature: ``strength`` and
+    ``temperature`` if given, else those :func:`calibrate` (or a focal estimator's fit with an
+    evaluation set) kept on ``booster``, else 1 and 1 (the exact posterior); ``"posterior"`` the
+    exact class posterior, ``"focal"`` the raw sigmoid/softmax of the margins (see
+    :func:`focalboost._adapter.probability_from_margin`)."""
     margin = predict_margin(booster, X, init, **kwargs)
     if temperature is None:
         temperature = getattr(booster, TEMPERATURE_ATTR, 1.0)
-    return probability_from_margin(check_loss(loss), margin, probability, temperature)
+    if strength is None:
+        strength = getattr(booster, STRENGTH_ATTR, 1.0)
+    return probability_from_margin(check_loss(loss), margin, probability, temperature, strength)

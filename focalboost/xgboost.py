@@ -216,36 +216,39 @@ def train(
     return booster
 
 
-#: the booster attribute holding the temperature of probability="auto" (a decimal string)
+#: the booster attributes holding the temperature and strength of probability="auto" (decimal
+#: strings, kept in model files)
 TEMPERATURE_ATTR = "focalboost_temperature"
+STRENGTH_ATTR = "focalboost_strength"
 
 
 def calibrate(booster, dmatrix, loss):
-    """Fit the temperature of ``probability="auto"`` on held-out ``dmatrix`` (labels, weights,
-    margins at the best iteration) and store it on ``booster`` as the attribute
-    ``"focalboost_temperature"`` (kept in model files); returns it.
+    """Fit the strength and temperature of ``probability="auto"`` on held-out ``dmatrix``
+    (labels, weights, margins at the best iteration) and store them on ``booster`` as the
+    attributes ``"focalboost_strength"`` and ``"focalboost_temperature"`` (kept in model files);
+    returns ``(strength, temperature)``.
 
     :func:`train` calls it on the last of its ``evals`` (other than ``dtrain``). See
-    :func:`focalboost.calibration.fit_temperature`.
+    :func:`focalboost.calibration.fit_strength_temperature`.
     """
-    from .calibration import fit_temperature
+    from .calibration import fit_strength_temperature
 
     loss = check_loss(loss)
     y = _info(dmatrix, "label")
     weight = _info(dmatrix, "weight")
     margin = _raw(loss, predict_margin(booster, dmatrix), y.shape[0])
-    T = fit_temperature(loss, y, margin, weight if weight.size else None)
-    booster.set_attr(**{TEMPERATURE_ATTR: repr(T)})
-    _logger.info("focalboost: xgboost: temperature %.6g fitted on %d held-out rows (log loss) "
-                 "for predict_proba(probability='auto')", T, y.shape[0])
-    return T
+    s, T = fit_strength_temperature(loss, y, margin, weight if weight.size else None)
+    booster.set_attr(**{TEMPERATURE_ATTR: repr(T), STRENGTH_ATTR: repr(s)})
+    _logger.info("focalboost: xgboost: strength %.4g and temperature %.6g fitted on %d held-out "
+                 "rows (log loss) for predict_proba(probability='auto')", s, T, y.shape[0])
+    return s, T
 
 
-def booster_temperature(booster):
-    """The temperature stored on ``booster`` by :func:`calibrate` (1.0, the exact posterior, when
-    there is none)."""
-    value = booster.attr(TEMPERATURE_ATTR)
-    return 1.0 if value is None else float(value)
+def booster_calibration(booster):
+    """``(strength, temperature)`` stored on ``booster`` by :func:`calibrate` ((1.0, 1.0), the
+    exact posterior, when there are none)."""
+    s, T = booster.attr(STRENGTH_ATTR), booster.attr(TEMPERATURE_ATTR)
+    return (1.0 if s is None else float(s)), (1.0 if T is None else float(T))
 
 
 def _warn_if_no_split(loss, dtrain, params):
@@ -361,18 +364,21 @@ def predict_margin(booster, dmatrix, *, iteration_range=None, **kwargs):
     return booster.predict(dmatrix, output_margin=True, iteration_range=iteration_range, **kwargs)
 
 
-def predict_proba(booster, dmatrix, loss, *, probability="auto", temperature=None, **kwargs):
+def predict_proba(booster, dmatrix, loss, *, probability="auto", temperature=None, strength=None,
+                  **kwargs):
     """Probabilities from a booster trained with a focal objective, as the estimators give them.
 
     (n, 2) binary, (n, K) multiclass, (n, L) positive-class probabilities for multi-label.
-    ``probability="auto"`` (default) is the class posterior of the margins divided by the
-    booster's temperature (:func:`booster_temperature`: fitted by :func:`train` on its last
-    ``evals``, 1 without; ``temperature`` overrides it); ``"posterior"`` the exact class
+    ``probability="auto"`` (default) is the posterior correction at the booster's strength of
+    the margins divided by its temperature (:func:`booster_calibration`: fitted by :func:`train`
+    on its last ``evals``, 1 and 1 without; ``strength`` and ``temperature`` override them);
+    ``"posterior"`` the exact class
     posterior (the focal distortion undone), ``"focal"`` the raw sigmoid/softmax of the margins;
     see :func:`focalboost._adapter.probability_from_margin`. The best iteration is used after
     early stopping unless ``iteration_range`` says otherwise (:func:`predict_margin`).
     """
     margin = predict_margin(booster, dmatrix, **kwargs)
-    if temperature is None:
-        temperature = booster_temperature(booster)
-    return probability_from_margin(check_loss(loss), margin, probability, temperature)
+    stored_s, stored_T = booster_calibration(booster)
+    temperature = stored_T if temperature is None else temperature
+    strength = stored_s if strength is None else strength
+    return probability_from_margin(check_loss(loss), margin, probability, temperature, strength)

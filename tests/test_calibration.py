@@ -95,6 +95,7 @@ def test_the_fit_stays_in_its_bounds_and_finds_them():
     assert fit_temperature(loss, y, margin) == pytest.approx(TEMPERATURE_BOUNDS[1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
 def test_an_overfit_model_moves_toward_the_raw_output(library, make_data):
     """Deep trees, many rounds, a high learning rate, noisy labels: the exact correction is too
@@ -230,6 +231,7 @@ def test_model_files_and_pickle_keep_the_temperature(library, kind, make_data, t
         np.testing.assert_array_equal(model.loss_.posterior(margin / meta["temperature"]), expected)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
 @pytest.mark.parametrize("kind", ["binary", "multiclass"])
 def test_onnx_applies_the_temperature(library, kind, make_data):
@@ -238,8 +240,6 @@ def test_onnx_applies_the_temperature(library, kind, make_data):
 
     model, X = _fitted(library, kind, make_data)
     X = X.astype(np.float32)
-    session = ort.InferenceSession(fonnx.to_onnx(model, X).SerializeToString(),
-                                   providers=["CPUExecutionProvider"])
     outputs = {}
     for probability in ("auto", "posterior"):
         model.set_params(probability=probability)

@@ -159,10 +159,11 @@ default=None
         posterior (gamma makes it under-confident, alpha shifts it). ``"posterior"`` undoes that
         known distortion exactly (:mod:`focalboost.posterior`; the identity for ``gamma=0,
         alpha=None``): right at the focal optimum, too sharp for an overfit booster.
-        ``"auto"`` is the posterior of the margins divided by a temperature ``temperature_``
-        fitted (log loss) on the last ``eval_set`` at the best iteration
-        (:mod:`focalboost.calibration`); without an evaluation set it is 1, the exact posterior
-        (``probability_calibration_`` says which). ``"focal"`` returns the raw sigmoid/softmax of
+        ``"auto"`` is that correction at a strength ``strength_`` (gamma s, alpha^s; s = 0 is
+        the raw output) of the margins divided by a temperature ``temperature_``, both fitted
+        (log loss) on the last ``eval_set`` at the best iteration
+        (:mod:`focalboost.calibration`); without an evaluation set they are 1 and 1, the exact
+        posterior (``probability_calibration_`` says which). ``"focal"`` returns the raw sigmoid/softmax of
         the margins. Both corrections are monotone in the margin, so binary rankings (ROC/PR
         AUC) do not change. ``predict`` returns ``classes_[argmax(predict_proba(X))]`` in every
         mode (multi-label: each label's probability > 1/2). With ``alpha``, the cost-weighted
@@ -186,11 +187,11 @@ FOCAL_ATTRIBUTES_DOC = """
         The initial margin boosting started from.
     loss_scale_ : float
         The factor applied to gradients and hessians.
-    temperature_ : float
-        The temperature of ``probability="auto"``: fitted on the last ``eval_set`` (at the best
-        iteration), 1.0 (the exact posterior) without one.
+    temperature_, strength_ : float
+        The temperature and correction strength of ``probability="auto"``: fitted on the last
+        ``eval_set`` (at the best iteration), 1.0 and 1.0 (the exact posterior) without one.
     probability_calibration_ : str
-        Where ``temperature_`` comes from, in words (also logged on the ``focalboost`` logger)."""
+        Where they come from, in words (also logged on the ``focalboost`` logger)."""
 
 
 # --- the parameter table, installed on each estimator class ----------------------------------------
@@ -796,7 +797,8 @@ class XGBProbabilityMetric:
 def proba_from_margin(estimator, margin):
     """``predict_proba`` from margins: the tempered or exact posterior, or the raw sigmoid/softmax."""
     return probability_from_margin(
-        estimator.loss_, margin, estimator.probability, getattr(estimator, "temperature_", 1.0)
+        estimator.loss_, margin, estimator.probability, getattr(estimator, "temperature_", 1.0),
+        getattr(estimator, "strength_", 1.0),
     )
 
 
@@ -812,28 +814,30 @@ def same_data(X_eval, X):
 
 def calibrate_probability(estimator, y_codes=None, margin=None, sample_weight=None, source="",
                           reason="no eval_set"):
-    """Set ``temperature_`` and ``probability_calibration_`` after a fit, and log the choice.
+    """Set ``temperature_``, ``strength_`` and ``probability_calibration_`` after a fit, and
+    log the choice; returns whether they were fitted.
 
     With held-out ``margin`` and ``y_codes`` (the last evaluation set, at the best iteration):
-    the temperature minimising the log loss of the tempered posterior there
-    (:func:`focalboost.calibration.fit_temperature`). Without (``margin`` None: no evaluation
-    set, or only the training data, or a multi-label model): 1.0, the exact posterior, and
-    ``reason`` says why. Fitting more models (an internal split, cross-fitting) would change the
+    the (strength, temperature) minimising the log loss there
+    (:func:`focalboost.calibration.fit_strength_temperature`). Without (``margin`` None: no
+    evaluation set, or only the training data, or a multi-label model): 1.0 and 1.0, the exact
+    posterior, and ``reason`` says why. Fitting more models (an internal split, cross-fitting) would change the
     model and cost more fits: focalboost does not do it behind the user's back.
     """
-    from ..calibration import fit_temperature
+    from ..calibration import fit_strength_temperature
 
     if margin is None:
-        estimator.temperature_ = 1.0
+        estimator.temperature_ = estimator.strength_ = 1.0
         estimator.probability_calibration_ = (
-            f"exact posterior (temperature 1): {reason}; pass an eval_set of held-out rows to fit "
-            "a temperature"
+            f"exact posterior (strength 1, temperature 1): {reason}; pass an eval_set of held-out "
+            "rows to fit them"
         )
     else:
-        T = fit_temperature(estimator.loss_, y_codes, margin, sample_weight)
-        estimator.temperature_ = T
+        s, T = fit_strength_temperature(estimator.loss_, y_codes, margin, sample_weight)
+        estimator.strength_, estimator.temperature_ = s, T
         estimator.probability_calibration_ = (
-            f"temperature {T:.6g} fitted on {source} ({np.shape(margin)[0]} rows, log loss)"
+            f"strength {s:.4g} and temperature {T:.6g} fitted on {source} "
+            f"({np.shape(margin)[0]} rows, log loss)"
         )
     _logger.info("focalboost: %s: probability='auto' uses the %s", type(estimator).__name__,
                  estimator.probability_calibration_)

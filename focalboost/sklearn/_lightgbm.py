@@ -283,6 +283,7 @@ class FocalLGBMClassifier(LGBMClassifier):
         from .. import lightgbm as flgb
 
         setattr(self.booster_, flgb.TEMPERATURE_ATTR, self.temperature_)  # for flgb.predict_proba
+        setattr(self.booster_, flgb.STRENGTH_ATTR, self.strength_)
 
     # --- model files -----------------------------------------------------------------------------
     def save_model(self, fname):
@@ -308,6 +309,7 @@ class FocalLGBMClassifier(LGBMClassifier):
         from .. import lightgbm as flgb
 
         setattr(booster, flgb.TEMPERATURE_ATTR, self.temperature_)  # for flgb.predict_proba
+        setattr(booster, flgb.STRENGTH_ATTR, self.strength_)
         return self
 
     @staticmethod

@@ -174,7 +174,8 @@ class FocalXGBClassifier(XGBClassifier):
         from .. import xgboost as fxgb
 
         # the native helpers (focalboost.xgboost.predict_proba) and model files read it there
-        self.get_booster().set_attr(**{fxgb.TEMPERATURE_ATTR: repr(self.temperature_)})
+        self.get_booster().set_attr(**{fxgb.TEMPERATURE_ATTR: repr(self.temperature_),
+                                       fxgb.STRENGTH_ATTR: repr(self.strength_)})
 
     # --- predict ---------------------------------------------------------------------------------
     def _margin(self, X, **kwargs):
