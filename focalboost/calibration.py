@@ -15,8 +15,8 @@ the posterior formula of a focal loss with gamma s and class weights alpha^s (bi
 log-odds shift s log((1 - alpha) / alpha)), applied to the margins divided by T.
 
 * s = 1, T = 1 is the exact correction (``probability="posterior"``);
-* s = 0, T = 1 is the raw sigmoid/softmax of the margins (``probability="focal"``) when alpha is
-  None (with alpha: the raw output with only the prior shift of alpha undone);
+* s = 0, T = 1 is the raw sigmoid/softmax of the margins (``probability="focal"``): gamma 0 and
+  no class weights (alpha^0 = 1);
 * s = 1 and T ~ 1 + gamma give back roughly the raw sigmoid in the binary case; T > 1 softens
   (an overfit model), T < 1 sharpens (an under-trained one).
 

@@ -1,6 +1,8 @@
-"""probability="auto": the posterior of margin / T, T fitted on held-out margins (issue 18).
+"""probability="auto": the posterior at strength s of margin / T, (s, T) fitted on held-out
+margins (issue 18).
 
-The fit (recovers a known temperature; 1 at the focal optimum; above 1 for an overfit model),
+The fit (recovers known values; the exact posterior at the focal optimum; toward the raw output
+for an overfit model),
 the choice made visible (``probability_calibration_``, a logged line), every door giving the same
 probabilities (estimators, native helpers, model files, pickle, ONNX), and the errors.
 """
@@ -25,7 +27,9 @@ from focalboost import xgboost as fxgb
 from focalboost._adapter import probability_from_margin
 from focalboost.calibration import (
     TEMPERATURE_BOUNDS,
+    fit_strength_temperature,
     fit_temperature,
+    strength_loss,
     tempered_posterior,
     weighted_log_loss,
 )
@@ -95,6 +99,65 @@ def test_the_fit_stays_in_its_bounds_and_finds_them():
     assert fit_temperature(loss, y, margin) == pytest.approx(TEMPERATURE_BOUNDS[1])
 
 
+def _multiclass_case(n=30_000, seed=4):
+    rng = np.random.default_rng(seed)
+    loss = MulticlassFocalLoss(4, gamma=2.0, alpha=[1.0, 2.0, 0.5, 1.0])
+    return loss, rng.normal(scale=1.5, size=(n, 4)), rng
+
+
+@pytest.mark.parametrize("s0, T0", [(1.0, 1.0), (0.5, 2.0), (0.0, 1.0), (1.0, 0.6)])
+def test_the_joint_fit_recovers_a_known_strength_and_temperature(s0, T0):
+    loss, margin, rng = _multiclass_case()
+    y = _sample(tempered_posterior(loss, margin, T0, s0), rng)
+    s, T = fit_strength_temperature(loss, y, margin)
+    assert s == pytest.approx(s0, abs=0.08)
+    assert T == pytest.approx(T0, rel=0.08)
+
+
+def test_labels_drawn_from_the_raw_output_give_the_raw_output():
+    """Margins whose softmax is the true posterior (a log-loss-like model): s ~ 0, T ~ 1; a
+    temperature alone cannot get there in the multiclass case."""
+    loss = MulticlassFocalLoss(4, gamma=2.0)
+    _, margin, rng = _multiclass_case()
+    y = _sample(loss.predict_proba(margin), rng)
+    s, T = fit_strength_temperature(loss, y, margin)
+    assert s < 0.1 and T == pytest.approx(1.0, abs=0.05)
+    raw = weighted_log_loss(y, loss.predict_proba(margin))
+    joint = weighted_log_loss(y, tempered_posterior(loss, margin, T, s))
+    alone = weighted_log_loss(y, tempered_posterior(loss, margin, fit_temperature(loss, y, margin)))
+    assert joint <= raw + 1e-3 < alone
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+def test_the_joint_fit_is_never_worse_than_exact_or_raw_on_its_rows(kind):
+    rng = np.random.default_rng(5)
+    if kind == "binary":
+        loss = BinaryFocalLoss(gamma=2.0, alpha=0.25)
+        margin = rng.normal(scale=2.0, size=300)
+        y = (rng.uniform(size=300) < expit(0.7 * margin)).astype(int)
+    else:
+        loss = MulticlassFocalLoss(3, gamma=1.0, alpha=[0.5, 1.0, 2.0])
+        margin = rng.normal(scale=2.0, size=(300, 3))
+        y = _sample(softmax(0.5 * margin, axis=1), rng)
+    s, T = fit_strength_temperature(loss, y, margin)
+    joint = weighted_log_loss(y, tempered_posterior(loss, margin, T, s))
+    assert joint <= weighted_log_loss(y, loss.posterior(margin))
+    assert joint <= weighted_log_loss(y, tempered_posterior(loss, margin, 1.0, 0.0))
+
+
+def test_strength_one_and_temperature_one_is_the_exact_posterior_to_the_bit():
+    loss, margin, _ = _multiclass_case(n=500)
+    assert strength_loss(loss, 1.0) is loss
+    np.testing.assert_array_equal(tempered_posterior(loss, margin, 1.0, 1.0), loss.posterior(margin))
+    np.testing.assert_array_equal(probability_from_margin(loss, margin, "auto", 1.0, 1.0),
+                                  loss.posterior(margin))
+    binary = BinaryFocalLoss(gamma=2.0, alpha=0.25)  # strength 0: the raw sigmoid/softmax
+    x = np.linspace(-5, 5, 11)
+    np.testing.assert_allclose(tempered_posterior(binary, x, 1.0, 0.0), binary.predict_proba(x), rtol=1e-12)
+    np.testing.assert_allclose(tempered_posterior(loss, margin, 1.0, 0.0), loss.predict_proba(margin),
+                               rtol=1e-12)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
 def test_an_overfit_model_moves_toward_the_raw_output(library, make_data):
@@ -110,7 +173,7 @@ def test_an_overfit_model_moves_toward_the_raw_output(library, make_data):
     model = ESTIMATORS[library](gamma=2.0, **params)
     model.fit(X[train], y[train], eval_set=[(X[valid], y[valid])],
               **({"verbose": False} if library == "xgboost" else {}))
-    assert model.temperature_ > 1.5
+    assert model.temperature_ / (1.0 + 2.0 * model.strength_) > 0.6  # at least as soft as raw, about
     margin = model.predict(X[test], output_margin=True) if library == "xgboost" \
         else model.decision_function(X[test])
     auto = weighted_log_loss(y[test], model.predict_proba(X[test]))
@@ -126,7 +189,7 @@ def test_without_held_out_data_auto_is_the_exact_posterior_and_says_so(library, 
                                 **({} if library == "xgboost" else {"verbose": -1}))
     with caplog.at_level(logging.INFO, logger="focalboost"):
         model.fit(X, y)
-    assert model.temperature_ == 1.0
+    assert model.temperature_ == model.strength_ == 1.0
     assert "no eval_set" in model.probability_calibration_
     assert any("no eval_set" in r.getMessage() for r in caplog.records)
     exact = model.set_params(probability="posterior").predict_proba(X)
@@ -146,12 +209,12 @@ def test_with_an_eval_set_auto_uses_the_fitted_temperature(library, kind, make_d
     with caplog.at_level(logging.INFO, logger="focalboost"):
         model.fit(X, y, eval_set=[(Xv, yv)], **({"verbose": False} if library == "xgboost" else {}))
     margin_v = model.predict(Xv, output_margin=True) if library == "xgboost" else model.decision_function(Xv)
-    T = fit_temperature(model.loss_, yv, margin_v)
-    assert model.temperature_ == T != 1.0
+    s, T = fit_strength_temperature(model.loss_, yv, margin_v)
+    assert (model.strength_, model.temperature_) == (s, T) != (1.0, 1.0)
     assert "fitted on the last eval_set" in model.probability_calibration_
     assert any("temperature" in r.getMessage() for r in caplog.records)
     margin = model.predict(X, output_margin=True) if library == "xgboost" else model.decision_function(X)
-    np.testing.assert_array_equal(model.predict_proba(X), model.loss_.posterior(margin / T))
+    np.testing.assert_array_equal(model.predict_proba(X), tempered_posterior(model.loss_, margin, T, s))
     assert np.abs(model.predict_proba(X) - model.set_params(probability="posterior").predict_proba(X)).max() > 1e-3
 
 
@@ -169,7 +232,7 @@ def _fitted(library, kind, make_data, early_stopping=False):
                                     alpha="balanced", random_state=0, verbose=-1)
         model.fit(X, y, eval_set=[(Xv, yv)],
                   callbacks=[lgb.early_stopping(5, verbose=False)] if early_stopping else None)
-    assert model.temperature_ != 1.0
+    assert (model.strength_, model.temperature_) != (1.0, 1.0)
     return model, X
 
 
@@ -183,9 +246,9 @@ def test_native_helpers_give_the_estimators_auto_probabilities(kind, early_stopp
     model, X = _fitted("lightgbm", kind, make_data, early_stopping)
     np.testing.assert_array_equal(flgb.predict_proba(model.booster_, X, model.loss_, 0.0),
                                   model.predict_proba(X))
-    # an explicit temperature wins over the booster's
+    # explicit values win over the booster's
     np.testing.assert_array_equal(
-        flgb.predict_proba(model.booster_, X, model.loss_, 0.0, temperature=1.0),
+        flgb.predict_proba(model.booster_, X, model.loss_, 0.0, temperature=1.0, strength=1.0),
         model.set_params(probability="posterior").predict_proba(X),
     )
 
@@ -199,10 +262,11 @@ def test_native_lightgbm_calibrate_keeps_the_temperature_on_the_booster(make_dat
                         lgb.Dataset(X, y, init_score=flgb.init_score(loss, y, init=init)), 40)
     np.testing.assert_array_equal(flgb.predict_proba(booster, Xv, loss, init),
                                   loss.posterior(flgb.predict_margin(booster, Xv, init)))
-    T = flgb.calibrate(booster, Xv, yv, loss, init)
-    assert T == fit_temperature(loss, yv, flgb.predict_margin(booster, Xv, init)) != 1.0
+    s, T = flgb.calibrate(booster, Xv, yv, loss, init)
+    assert (s, T) == fit_strength_temperature(loss, yv, flgb.predict_margin(booster, Xv, init))
+    assert (s, T) != (1.0, 1.0)
     np.testing.assert_array_equal(flgb.predict_proba(booster, Xv, loss, init),
-                                  loss.posterior(flgb.predict_margin(booster, Xv, init) / T))
+                                  tempered_posterior(loss, flgb.predict_margin(booster, Xv, init), T, s))
 
 
 @pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
@@ -213,13 +277,13 @@ def test_model_files_and_pickle_keep_the_temperature(library, kind, make_data, t
     path = tmp_path / ("model.json" if library == "xgboost" else "model.txt")
     model.save_model(path)
     loaded = ESTIMATORS[library]().load_model(path)
-    assert loaded.temperature_ == model.temperature_
+    assert (loaded.temperature_, loaded.strength_) == (model.temperature_, model.strength_)
     assert loaded.probability_calibration_ == model.probability_calibration_
     np.testing.assert_array_equal(loaded.predict_proba(X), expected)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict_proba(X), expected)
     if library == "xgboost":  # a plain Booster reading the file: margins and the attribute
         booster = xgb.Booster(model_file=str(path))
-        assert float(booster.attr(fxgb.TEMPERATURE_ATTR)) == model.temperature_
+        assert fxgb.booster_calibration(booster) == (model.strength_, model.temperature_)
         np.testing.assert_array_equal(fxgb.predict_proba(booster, xgb.DMatrix(X), model.loss_), expected)
     else:  # the README's recipe: the metadata line's temperature, the plain booster's margins
         import json
@@ -228,7 +292,9 @@ def test_model_files_and_pickle_keep_the_temperature(library, kind, make_data, t
         meta = json.loads(line[len("focalboost:"):])
         assert meta["temperature"] == model.temperature_ and meta["probability"] == "auto"
         margin = lgb.Booster(model_file=str(path)).predict(X)
-        np.testing.assert_array_equal(model.loss_.posterior(margin / meta["temperature"]), expected)
+        np.testing.assert_array_equal(
+            tempered_posterior(model.loss_, margin, meta["temperature"], meta["strength"]), expected
+        )
 
 
 @pytest.mark.slow
@@ -264,10 +330,16 @@ def test_a_bad_temperature_is_an_error(bad):
 
 def test_fit_temperature_checks_its_input():
     loss = BinaryFocalLoss(gamma=2.0)
-    with pytest.raises(ValueError, match="fit_temperature needs labels"):
+    with pytest.raises(ValueError, match="fitting a temperature needs labels"):
         fit_temperature(loss, np.array([0, 1]), np.zeros(3))
-    with pytest.raises(ValueError, match="fit_temperature needs labels"):
-        fit_temperature(loss, np.array([], dtype=int), np.zeros(0))
+    with pytest.raises(ValueError, match="fitting a temperature needs labels"):
+        fit_strength_temperature(loss, np.array([], dtype=int), np.zeros(0))
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, np.nan, "full", None])
+def test_a_bad_strength_is_an_error(bad):
+    with pytest.raises(ValueError, match=r"strength must be a number in \[0, 1\]"):
+        probability_from_margin(BinaryFocalLoss(gamma=2.0), np.zeros(3), "auto", 1.0, bad)
 
 
 def test_an_unknown_probability_mode_names_the_choices():

@@ -94,7 +94,8 @@ def test_train_gives_the_model_of_xgb_train_with_the_hooks(kind, weighted, monke
     # and keeps it as a booster attribute: the trees are the same
     temperature = fast.attr(fxgb.TEMPERATURE_ATTR)
     assert (temperature is None) == (kind == "multilabel")
-    fast.set_attr(**{fxgb.TEMPERATURE_ATTR: None})
+    assert (fast.attr(fxgb.STRENGTH_ATTR) is None) == (kind == "multilabel")
+    fast.set_attr(**{fxgb.TEMPERATURE_ATTR: None, fxgb.STRENGTH_ATTR: None})
     assert fast.save_raw() == plain.save_raw()
     assert fast_history == history
 
