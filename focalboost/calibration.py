@@ -142,7 +142,20 @@ def _check_fit_input(y, margin, sample_weight):
         )
     if sample_weight is not None and np.size(sample_weight) == 0:
         sample_weight = None  # XGBoost's "no weights"
+    if not has_weight(sample_weight):
+        raise ValueError(
+            "fitting a temperature needs held-out rows of positive total weight; the "
+            f"sample_weight sums to {np.sum(sample_weight)!r}"
+        )
     return y, margin, sample_weight
+
+
+def has_weight(sample_weight):
+    """Whether rows of these weights (None: all 1) carry information: a positive finite sum."""
+    if sample_weight is None or np.size(sample_weight) == 0:
+        return True
+    total = float(np.sum(np.asarray(sample_weight, dtype=np.float64)))
+    return bool(np.isfinite(total) and total > 0)
 
 
 def fit_temperature(loss, y, margin, sample_weight=None, strength=1.0):

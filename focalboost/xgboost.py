@@ -206,11 +206,15 @@ def train(
         )
     finally:
         in_place.restore()  # also when training raised (xgb.train then skips after_training)
+    from .calibration import has_weight
+
     evals = [d for d, _ in (kwargs.get("evals") or ()) if d is not dtrain]
-    if evals and not is_multilabel(loss):
+    weighted = bool(evals) and has_weight(_info(evals[-1], "weight"))
+    if evals and weighted and not is_multilabel(loss):
         calibrate(booster, evals[-1], loss)
     else:
-        why = "multi-label loss" if evals else "no evals other than dtrain"
+        why = ("multi-label loss" if is_multilabel(loss) else "the last evals' weights sum to 0"
+               if evals else "no evals other than dtrain")
         _logger.info("focalboost: xgboost.train: %s, so predict_proba(probability='auto') uses "
                      "the exact posterior (temperature 1)", why)
     return booster

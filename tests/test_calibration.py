@@ -334,6 +334,20 @@ def test_fit_temperature_checks_its_input():
         fit_temperature(loss, np.array([0, 1]), np.zeros(3))
     with pytest.raises(ValueError, match="fitting a temperature needs labels"):
         fit_strength_temperature(loss, np.array([], dtype=int), np.zeros(0))
+    with pytest.raises(ValueError, match="positive total weight"):
+        fit_strength_temperature(loss, np.array([0, 1]), np.zeros(2), np.zeros(2))
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_an_eval_set_of_zero_weight_gives_the_exact_posterior_and_says_why(library, make_data):
+    X, y = make_data("binary", n=800)
+    model = ESTIMATORS[library](n_estimators=10, random_state=0,
+                                **({} if library == "xgboost" else {"verbose": -1}))
+    weights = ({"sample_weight_eval_set": [np.zeros(200)], "verbose": False} if library == "xgboost"
+               else {"eval_sample_weight": [np.zeros(200)]})
+    model.fit(X[:600], y[:600], eval_set=[(X[600:], y[600:])], **weights)
+    assert (model.strength_, model.temperature_) == (1.0, 1.0)
+    assert "weights sum to 0" in model.probability_calibration_
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5, np.nan, "full", None])

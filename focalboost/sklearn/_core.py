@@ -824,8 +824,10 @@ def calibrate_probability(estimator, y_codes=None, margin=None, sample_weight=No
     posterior, and ``reason`` says why. Fitting more models (an internal split, cross-fitting) would change the
     model and cost more fits: focalboost does not do it behind the user's back.
     """
-    from ..calibration import fit_strength_temperature
+    from ..calibration import fit_strength_temperature, has_weight
 
+    if margin is not None and not has_weight(sample_weight):
+        margin, reason = None, "the last eval_set's sample weights sum to 0"
     if margin is None:
         estimator.temperature_ = estimator.strength_ = 1.0
         estimator.probability_calibration_ = (
