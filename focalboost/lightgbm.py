@@ -145,12 +145,16 @@ def calibrate(booster, X, y, loss, init, sample_weight=None, **kwargs):
     encoded labels ``y``; margins at the best iteration, plus ``init``) and keep them on
     ``booster`` (the Python attributes ``focalboost_strength`` and ``focalboost_temperature``; a
     LightGBM model file does not keep them: pass ``strength=`` and ``temperature=`` to
-    :func:`predict_proba` after loading one). Returns ``(strength, temperature)``. See
+    :func:`predict_proba` after loading one). Returns ``(strength, temperature)``. Rows beyond
+    ``focalboost.calibration.MAX_FIT_MARGINS`` margins are sampled (:func:`~focalboost.calibration.fit_rows`). See
     :func:`focalboost.calibration.fit_strength_temperature`."""
-    from .calibration import fit_strength_temperature
+    from .calibration import fit_rows, fit_strength_temperature
 
-    s, T = fit_strength_temperature(check_loss(loss), np.asarray(y),
-                                    predict_margin(booster, X, init, **kwargs), sample_weight)
+    margin = predict_margin(booster, X, init, **kwargs)
+    y = np.asarray(y)
+    rows = fit_rows(y.shape[0], 1 if margin.ndim == 1 else margin.shape[1])  # a fixed-seed sample
+    w = None if sample_weight is None else np.asarray(sample_weight)[rows]
+    s, T = fit_strength_temperature(check_loss(loss), y[rows], margin[rows], w)
     setattr(booster, TEMPERATURE_ATTR, T)
     setattr(booster, STRENGTH_ATTR, s)
     return s, T

@@ -824,7 +824,7 @@ def calibrate_probability(estimator, y_codes=None, margin=None, sample_weight=No
     posterior, and ``reason`` says why. Fitting more models (an internal split, cross-fitting) would change the
     model and cost more fits: focalboost does not do it behind the user's back.
     """
-    from ..calibration import fit_strength_temperature, has_weight
+    from ..calibration import fit_rows, fit_strength_temperature, has_weight
 
     if margin is not None and not has_weight(sample_weight):
         margin, reason = None, "the last eval_set's sample weights sum to 0"
@@ -835,11 +835,15 @@ def calibrate_probability(estimator, y_codes=None, margin=None, sample_weight=No
             "rows to fit them"
         )
     else:
-        s, T = fit_strength_temperature(estimator.loss_, y_codes, margin, sample_weight)
+        n = np.shape(margin)[0]
+        rows = fit_rows(n, 1 if np.ndim(margin) == 1 else np.shape(margin)[1])
+        w = None if sample_weight is None or np.size(sample_weight) == 0 else np.asarray(sample_weight)[rows]
+        s, T = fit_strength_temperature(estimator.loss_, np.asarray(y_codes)[rows],
+                                        np.asarray(margin)[rows], w)
         estimator.strength_, estimator.temperature_ = s, T
+        used = f"{n} rows" if rows.shape[0] == n else f"a fixed-seed sample of {rows.shape[0]} of its {n} rows"
         estimator.probability_calibration_ = (
-            f"strength {s:.4g} and temperature {T:.6g} fitted on {source} "
-            f"({np.shape(margin)[0]} rows, log loss)"
+            f"strength {s:.4g} and temperature {T:.6g} fitted on {source} ({used}, log loss)"
         )
     _logger.info("focalboost: %s: probability='auto' uses the %s", type(estimator).__name__,
                  estimator.probability_calibration_)
