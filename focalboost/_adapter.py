@@ -283,22 +283,34 @@ class _Hook:
 
 
 #: what ``predict_proba`` returns, at every entry point (estimators, native helpers, Dask, ONNX)
-PROBABILITY_CHOICES = ("posterior", "focal")
+PROBABILITY_CHOICES = ("auto", "posterior", "focal")
 
 
-def probability_from_margin(loss, margin, probability="posterior"):
+def probability_from_margin(loss, margin, probability="auto", temperature=1.0, strength=1.0):
     """The one meaning of "probability" in focalboost, from margins.
 
-    ``"posterior"`` (the default everywhere): the class posterior estimate, with the focal loss's
-    known distortion undone (``loss.posterior``; :mod:`focalboost.posterior`); ``"focal"``: the
-    raw sigmoid/softmax of the margins (``loss.predict_proba``), what the model's link function
-    gives. A loss without a posterior (a user's own ``BoostingLoss`` that does not define one)
-    needs ``probability="focal"``.
+    ``"auto"`` (the default everywhere): the posterior correction at ``strength`` s of the
+    margins divided by ``temperature`` T (the posterior of a focal loss with gamma s and alpha^s,
+    of margin / T; :func:`focalboost.calibration.tempered_posterior`), the (s, T) a fit found on
+    held-out margins, (1, 1) (the exact correction) where it had none;
+    ``"posterior"``: the exact correction of the focal loss's known distortion
+    (``loss.posterior``; :mod:`focalboost.posterior`), whatever ``temperature`` says;
+    ``"focal"``: the raw sigmoid/softmax of the margins (``loss.predict_proba``), what the
+    model's link function gives. A loss without a posterior (a user's own ``BoostingLoss`` that
+    does not define one) needs ``probability="focal"``.
     """
     if probability == "focal":
         return loss.predict_proba(margin)
-    if probability != "posterior":
+    if probability not in PROBABILITY_CHOICES:
         raise ValueError(f"probability must be one of {list(PROBABILITY_CHOICES)}, got {probability!r}")
+    if probability == "auto":
+        from .calibration import check_strength, check_temperature, strength_loss
+
+        temperature = check_temperature(temperature)
+        if temperature != 1.0:
+            margin = np.asarray(margin, dtype=np.float64) / temperature
+        if check_strength(strength) != 1.0:
+            loss = strength_loss(loss, strength)
     try:
         return loss.posterior(margin)
     except NotImplementedError:

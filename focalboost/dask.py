@@ -60,6 +60,7 @@ from .sklearn._core import (
     check_class_totals,
     check_n_features,
     check_two_classes,
+    calibrate_probability,
     class_weight_factors,
     combine_factors,
     focal_estimator,
@@ -399,10 +400,11 @@ def _proba_blocks(margin, n_classes, to_proba):
     return margin.map_blocks(to_proba, dtype=np.float64)
 
 
-def predict_proba(client, booster, X, loss, *, probability="posterior", **kwargs):
+def predict_proba(client, booster, X, loss, *, probability="auto", temperature=None, strength=None,
+                  **kwargs):
     """Probabilities (Dask array (n, 2) or (n, K)) from a booster trained by ``xgboost.dask.train``
-    with the focal objective, as the estimators give them (``probability``: see
-    :func:`focalboost.xgboost.predict_proba`).
+    with the focal objective, as the estimators give them (``probability``, ``temperature`` and
+    ``strength``: see :func:`focalboost.xgboost.predict_proba`).
 
     Parameters
     ----------
@@ -414,8 +416,16 @@ def predict_proba(client, booster, X, loss, *, probability="posterior", **kwargs
         The rows to predict.
     loss : BoostingLoss
         A focalboost loss object.
-    probability : {"posterior", "focal"}, default "posterior"
-        The class posterior, or the raw sigmoid/softmax.
+    probability : {"auto", "posterior", "focal"}, default "auto"
+        ``"auto"``: the posterior correction at the booster's strength, of the margins divided by
+        its temperature; ``"posterior"``: the exact class posterior; ``"focal"``: the raw
+        sigmoid/softmax (:mod:`focalboost.calibration`).
+    temperature : float, optional
+        Overrides the booster's ``"focalboost_temperature"`` attribute (default: that attribute,
+        else 1).
+    strength : float in [0, 1], optional
+        Overrides the booster's ``"focalboost_strength"`` attribute (default: that attribute,
+        else 1).
     **kwargs
         Passed to :func:`predict_margin`.
 
@@ -423,10 +433,16 @@ def predict_proba(client, booster, X, loss, *, probability="posterior", **kwargs
     -------
     dask Array of shape (n, 2) or (n, K)
     """
+    from .xgboost import booster_calibration
+
     loss = check_loss(loss)
+    stored_s, stored_T = booster_calibration(booster)
+    temperature = stored_T if temperature is None else temperature
+    strength = stored_s if strength is None else strength
     margin = predict_margin(client, booster, X, **kwargs)
     return _proba_blocks(
-        margin, loss.n_classes, lambda m: probability_from_margin(loss, m, probability)
+        margin, loss.n_classes,
+        lambda m: probability_from_margin(loss, m, probability, temperature, strength),
     )
 
 
@@ -574,8 +590,33 @@ class _DaskFocalFit:
     def _fitted_view(self):
         """What the single-machine helpers read, without the estimator (and its client)."""
         return SimpleNamespace(
-            probability=self.probability, loss_=self.loss_, classes_=np.asarray(self.classes_)
+            probability=self.probability, loss_=self.loss_, classes_=np.asarray(self.classes_),
+            temperature_=getattr(self, "temperature_", 1.0), strength_=getattr(self, "strength_", 1.0),
         )
+
+    def _calibrate(self, client, X, eval_set, weights, classes, encoded=False):
+        """``temperature_`` of ``probability="auto"`` from the last evaluation set at the best
+        iteration, as on one machine (:func:`focalboost.sklearn._core.calibrate_probability`):
+        its margins and labels (and weights) are computed on the cluster and gathered on the
+        client, n x K floats, for the one-parameter fit."""
+        if isinstance(eval_set, tuple):
+            eval_set = [eval_set]
+        if not eval_set:
+            return calibrate_probability(self, reason="no eval_set")
+        X_eval, y_eval = eval_set[-1]
+        if X_eval is X:
+            return calibrate_probability(self, reason="the last eval_set is the training data")
+        weights = list(weights) if weights else []
+        w = weights[len(eval_set) - 1] if len(weights) >= len(eval_set) else None
+        codes = y_eval if encoded else self._encode(y_eval, classes)
+        tasks = [_as_array(self._margin(X_eval)), _as_array(codes)]
+        if w is not None:
+            tasks.append(_as_array(w))
+        gathered = client.gather(client.compute(tasks))
+        margin, y = np.asarray(gathered[0], dtype=np.float64), np.asarray(gathered[1])
+        weight = np.asarray(gathered[2], dtype=np.float64) if w is not None else None
+        return calibrate_probability(self, y, margin, weight,
+                                     source="the last eval_set (margins gathered on the client)")
 
     def _proba(self, margin):
         """``predict_proba`` from Dask margins, by the single-machine rule (``probability``)."""
@@ -714,6 +755,10 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
         self._run_on_cluster(client, train)
         self._classes = classes
         store_xgboost_fit(self, engine, setup, classes)
+        if self._calibrate(client, X, eval_set, sample_weight_eval_set, classes, encoded=True):
+            # for focalboost.dask.predict_proba / focalboost.xgboost.predict_proba and model files
+            self.get_booster().set_attr(focalboost_temperature=repr(self.temperature_),
+                                        focalboost_strength=repr(self.strength_))
         return self
 
     def _margin(self, X, *, validate_features=True, iteration_range=None):
@@ -903,6 +948,9 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
         )
         fold_init_score(booster, setup.init)  # the booster's raw scores: the margins
         lgb_compat.set_fitted_state(self, booster, classes, setup.objective, evals_result=evals_result)
+        if self._calibrate(client, X, eval_set, eval_sample_weight, classes):
+            booster.focalboost_temperature = self.temperature_  # for focalboost.lightgbm.predict_proba
+            booster.focalboost_strength = self.strength_
         return self
 
     def _evaluate(self, client, booster, classes, eval_set, eval_names, eval_sample_weight):

@@ -213,10 +213,65 @@ def predict_margin(booster, X, init, **kwargs):
     return booster.predict(X, raw_score=True, **kwargs) + np.asarray(init, dtype=np.float64)
 
 
-def predict_proba(booster, X, loss, init, *, probability="posterior", **kwargs):
+#: the Python attributes of a ``lightgbm.Booster`` holding the temperature and strength of
+#: probability="auto"
+TEMPERATURE_ATTR = "focalboost_temperature"
+STRENGTH_ATTR = "focalboost_strength"
+
+
+def calibrate(booster, X, y, loss, init, sample_weight=None, **kwargs):
+    """Fit the strength and temperature of ``probability="auto"`` on held-out rows (``X``,
+    encoded labels ``y``; margins at the best iteration, plus ``init``) and keep them on
+    ``booster`` (the Python attributes ``focalboost_strength`` and ``focalboost_temperature``; a
+    LightGBM model file does not keep them: pass ``strength=`` and ``temperature=`` to
+    :func:`predict_proba` after loading one). Returns ``(strength, temperature)``. Rows beyond
+    ``focalboost.calibration.MAX_FIT_MARGINS`` margins are sampled (``focalboost.calibration.fit_rows``).
+    See :func:`focalboost.calibration.fit_strength_temperature`.
+
+    Parameters
+    ----------
+    booster : lightgbm.Booster
+        A booster trained with a focal objective.
+    X : array-like
+        Held-out rows.
+    y : array-like of shape (n,)
+        Their encoded labels.
+    loss : BoostingLoss
+        The focal loss the booster was trained with.
+    init : float or array-like of shape (K,)
+        The init score the booster was trained from (0 if it is folded into the trees).
+    sample_weight : array-like of shape (n,), optional
+        Row weights (default: all 1).
+    **kwargs
+        Passed to ``booster.predict`` (``num_iteration``, ...).
+
+    Returns
+    -------
+    strength : float
+        The fitted correction strength s.
+    temperature : float
+        The fitted temperature T.
+    """
+    from .calibration import fit_rows, fit_strength_temperature
+
+    margin = predict_margin(booster, X, init, **kwargs)
+    y = np.asarray(y)
+    rows = fit_rows(y.shape[0], 1 if margin.ndim == 1 else margin.shape[1])  # a fixed-seed sample
+    w = None if sample_weight is None else np.asarray(sample_weight)[rows]
+    s, T = fit_strength_temperature(check_loss(loss), y[rows], margin[rows], w)
+    setattr(booster, TEMPERATURE_ATTR, T)
+    setattr(booster, STRENGTH_ATTR, s)
+    return s, T
+
+
+def predict_proba(booster, X, loss, init, *, probability="auto", temperature=None, strength=None,
+                  **kwargs):
     """Probabilities from a booster trained with a focal objective, as the estimators give them:
-    (n, 2) binary, (n, K) multiclass. ``probability="posterior"`` (default) is the class
-    posterior, ``"focal"`` the raw sigmoid/softmax of the margins (see
+    (n, 2) binary, (n, K) multiclass. ``probability="auto"`` (default) is the posterior
+    correction at a strength, of the margins divided by a temperature: ``strength`` and
+    ``temperature`` if given, else those :func:`calibrate` (or a focal estimator's fit with an
+    evaluation set) kept on ``booster``, else 1 and 1 (the exact posterior); ``"posterior"`` the
+    exact class posterior, ``"focal"`` the raw sigmoid/softmax of the margins (see
     :func:`focalboost._adapter.probability_from_margin`).
 
     Parameters
@@ -229,8 +284,15 @@ def predict_proba(booster, X, loss, init, *, probability="posterior", **kwargs):
         A focalboost loss object (or any object with the loss contract).
     init : float or array-like of shape (K,)
         The init score the booster was trained from (0 if it is folded into the trees).
-    probability : {"posterior", "focal"}, default "posterior"
-        The class posterior, or the raw sigmoid/softmax.
+    probability : {"auto", "posterior", "focal"}, default "auto"
+        ``"auto"``: the posterior correction at the strength, of the margins divided by the
+        temperature; ``"posterior"``: the exact class posterior; ``"focal"``: the raw
+        sigmoid/softmax (:mod:`focalboost.calibration`).
+    temperature : float, optional
+        Default: the booster's ``focalboost_temperature`` attribute (set by :func:`calibrate`),
+        else 1.
+    strength : float in [0, 1], optional
+        Default: the booster's ``focalboost_strength`` attribute, else 1.
     **kwargs
         Passed to ``booster.predict`` (``num_iteration``, ...).
 
@@ -239,4 +301,8 @@ def predict_proba(booster, X, loss, init, *, probability="posterior", **kwargs):
     ndarray of shape (n, 2) or (n, K)
     """
     margin = predict_margin(booster, X, init, **kwargs)
-    return probability_from_margin(check_loss(loss), margin, probability)
+    if temperature is None:
+        temperature = getattr(booster, TEMPERATURE_ATTR, 1.0)
+    if strength is None:
+        strength = getattr(booster, STRENGTH_ATTR, 1.0)
+    return probability_from_margin(check_loss(loss), margin, probability, temperature, strength)

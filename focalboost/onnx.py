@@ -41,6 +41,8 @@ The graph
    ``loss_`` (``gamma``, ``alpha_``) and ``probability``:
 
    * ``probability="focal"``: sigmoid (binary, per label) or softmax of the margins;
+   * ``probability="auto"``: the margins divided by ``temperature_`` (a ``Div`` node; none when
+     it is 1), then the posterior formulas below with gamma ``strength_`` and alpha^``strength_``;
    * ``probability="posterior"``: :mod:`focalboost.posterior`'s formulas. Binary and per label:
      ``t = (1 + gamma) x + log1p(gamma phi(x)) - log1p(gamma phi(-x)) + log((1 - alpha)/alpha)``,
      probabilities ``sigmoid(-t), sigmoid(t)``. Multiclass: ``softmax(log w)`` with
@@ -55,7 +57,7 @@ The graph
    as skl2onnx does); multi-label: int64 ``probability > 0.5`` per label, shape (n, L).
 
 Supported: binary and multiclass models of both estimators, multi-label
-``FocalXGBClassifier``; ``probability="posterior"`` and ``"focal"``; every ``alpha`` and
+``FocalXGBClassifier``; ``probability="auto"``, ``"posterior"`` and ``"focal"``; every ``alpha`` and
 ``gamma`` (0 included); numeric features with missing values (NaN); a model trained with early
 stopping exports at its best iteration, the rounds ``predict_proba`` uses; XGBoost
 ``num_parallel_tree``; float32 or float64 dense input.
@@ -212,6 +214,9 @@ class _Export:
         self.name = name
         self.loss = estimator.loss_
         self.probability = estimator.probability
+        #: probability="auto": the posterior of margin / temperature (1: the exact posterior)
+        self.temperature = float(getattr(estimator, "temperature_", 1.0))
+        self.strength = float(getattr(estimator, "strength_", 1.0))
         self.n_features = int(estimator.n_features_in_)
         if isinstance(self.loss, MultiLabelFocalLoss):
             self.kind = "multilabel"
@@ -620,14 +625,21 @@ def _write_outputs(g, export, margin, label_out, proba_out):
     """Probabilities (float32) and labels from the float64 margins."""
     from onnx import TensorProto
 
-    posterior = export.probability == "posterior"
+    posterior = export.probability in ("auto", "posterior")
+    loss = export.loss
+    if export.probability == "auto":
+        from .calibration import strength_loss
+
+        loss = strength_loss(loss, export.strength)  # gamma s, alpha^s
+        if export.temperature != 1.0:  # margin / T (IEEE division, as in numpy)
+            margin = g.op("Div", margin, g.const(export.temperature))
     if export.kind == "multiclass":
         a = margin
         if posterior:
-            a = _multiclass_log_weights(g, margin, export.loss, export.n_columns)
+            a = _multiclass_log_weights(g, margin, loss, export.n_columns)
         proba = g.op("Softmax", a, axis=1)
     else:
-        t = _binary_log_odds(g, margin, export.loss) if posterior else margin
+        t = _binary_log_odds(g, margin, loss) if posterior else margin
         if export.kind == "multilabel":
             proba = g.op("Sigmoid", t)
         else:

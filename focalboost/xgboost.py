@@ -30,6 +30,8 @@ import numpy as np
 import xgboost as xgb
 from xgboost import collective
 
+import logging
+
 from . import _openmp_team
 from .base import mean_from_sums
 from ._compat.xgboost import InPlaceMarginBooster as _InPlaceMarginBooster  # noqa: F401
@@ -41,12 +43,16 @@ from ._adapter import (
     _Hook,
     check_loss,
     is_multiclass,
+    is_multilabel,
     forked_after_openmp,
     library_gradient_hessian,
     probability_from_margin,
     warn_if_no_split,
     warn_if_omp_dynamic,
 )
+
+
+_logger = logging.getLogger("focalboost")
 
 
 def _raw(loss, predt, n_rows):
@@ -261,7 +267,7 @@ def train(
     hook = objective(loss)
     in_place = _InPlaceMargins(hook)
     try:
-        return xgb.train(
+        booster = xgb.train(
             params,
             dtrain,
             num_boost_round,
@@ -272,6 +278,84 @@ def train(
         )
     finally:
         in_place.restore()  # also when training raised (xgb.train then skips after_training)
+    from .calibration import has_weight
+
+    evals = [d for d, _ in (kwargs.get("evals") or ()) if d is not dtrain]
+    weighted = bool(evals) and has_weight(_info(evals[-1], "weight"))
+    if evals and weighted and not is_multilabel(loss):
+        calibrate(booster, evals[-1], loss)
+    else:
+        why = ("multi-label loss" if is_multilabel(loss) else "the last evals' weights sum to 0"
+               if evals else "no evals other than dtrain")
+        _logger.info("focalboost: xgboost.train: %s, so predict_proba(probability='auto') uses "
+                     "the exact posterior (temperature 1)", why)
+    return booster
+
+
+#: the booster attributes holding the temperature and strength of probability="auto" (decimal
+#: strings, kept in model files)
+TEMPERATURE_ATTR = "focalboost_temperature"
+STRENGTH_ATTR = "focalboost_strength"
+
+
+def calibrate(booster, dmatrix, loss):
+    """Fit the strength and temperature of ``probability="auto"`` on held-out ``dmatrix``
+    (labels, weights, margins at the best iteration) and store them on ``booster`` as the
+    attributes ``"focalboost_strength"`` and ``"focalboost_temperature"`` (kept in model files);
+    returns ``(strength, temperature)``.
+
+    :func:`train` calls it on the last of its ``evals`` (other than ``dtrain``). See
+    :func:`focalboost.calibration.fit_strength_temperature`.
+
+    Parameters
+    ----------
+    booster : xgboost.Booster
+        A booster trained with a focal objective.
+    dmatrix : xgboost.DMatrix
+        Held-out rows with their labels (and weights, if any).
+    loss : BoostingLoss
+        The focal loss the booster was trained with.
+
+    Returns
+    -------
+    strength : float
+        The fitted correction strength s.
+    temperature : float
+        The fitted temperature T.
+    """
+    from .calibration import fit_rows, fit_strength_temperature
+
+    loss = check_loss(loss)
+    y = _info(dmatrix, "label")
+    weight = _info(dmatrix, "weight")
+    margin = _raw(loss, predict_margin(booster, dmatrix), y.shape[0])
+    rows = fit_rows(y.shape[0], 1 if margin.ndim == 1 else margin.shape[1])  # a fixed-seed sample
+    s, T = fit_strength_temperature(loss, y[rows], margin[rows], weight[rows] if weight.size else None)
+    booster.set_attr(**{TEMPERATURE_ATTR: repr(T), STRENGTH_ATTR: repr(s)})
+    _logger.info("focalboost: xgboost: strength %.4g and temperature %.6g fitted on %d of %d "
+                 "held-out rows (log loss) for predict_proba(probability='auto')", s, T,
+                 rows.shape[0], y.shape[0])
+    return s, T
+
+
+def booster_calibration(booster):
+    """``(strength, temperature)`` stored on ``booster`` by :func:`calibrate` ((1.0, 1.0), the
+    exact posterior, when there are none).
+
+    Parameters
+    ----------
+    booster : xgboost.Booster
+        A booster, with or without the attributes.
+
+    Returns
+    -------
+    strength : float
+        The stored correction strength, else 1.
+    temperature : float
+        The stored temperature, else 1.
+    """
+    s, T = booster.attr(STRENGTH_ATTR), booster.attr(TEMPERATURE_ATTR)
+    return (1.0 if s is None else float(s)), (1.0 if T is None else float(T))
 
 
 def _warn_if_no_split(loss, dtrain, params):
@@ -426,14 +510,18 @@ def predict_margin(booster, dmatrix, *, iteration_range=None, **kwargs):
     return booster.predict(dmatrix, output_margin=True, iteration_range=iteration_range, **kwargs)
 
 
-def predict_proba(booster, dmatrix, loss, *, probability="posterior", **kwargs):
+def predict_proba(booster, dmatrix, loss, *, probability="auto", temperature=None, strength=None,
+                  **kwargs):
     """Probabilities from a booster trained with a focal objective, as the estimators give them.
 
     (n, 2) binary, (n, K) multiclass, (n, L) positive-class probabilities for multi-label.
-    ``probability="posterior"`` (default) is the class posterior (the focal distortion undone),
-    ``"focal"`` the raw sigmoid/softmax of the margins; see
-    :func:`focalboost._adapter.probability_from_margin`. The best iteration is used after early
-    stopping unless ``iteration_range`` says otherwise (:func:`predict_margin`).
+    ``probability="auto"`` (default) is the posterior correction at the booster's strength of
+    the margins divided by its temperature (:func:`booster_calibration`: fitted by :func:`train`
+    on its last ``evals``, 1 and 1 without; ``strength`` and ``temperature`` override them);
+    ``"posterior"`` the exact class posterior (the focal distortion undone), ``"focal"`` the raw
+    sigmoid/softmax of the margins; see :func:`focalboost._adapter.probability_from_margin`. The
+    best iteration is used after early stopping unless ``iteration_range`` says otherwise
+    (:func:`predict_margin`).
 
     Parameters
     ----------
@@ -443,8 +531,16 @@ def predict_proba(booster, dmatrix, loss, *, probability="posterior", **kwargs):
         The rows to predict.
     loss : BoostingLoss
         A focalboost loss object (or any object with the loss contract).
-    probability : {"posterior", "focal"}, default "posterior"
-        The class posterior, or the raw sigmoid/softmax.
+    probability : {"auto", "posterior", "focal"}, default "auto"
+        ``"auto"``: the posterior correction at the booster's strength, of the margins divided by
+        its temperature; ``"posterior"``: the exact class posterior; ``"focal"``: the raw
+        sigmoid/softmax (:mod:`focalboost.calibration`).
+    temperature : float, optional
+        Overrides the booster's ``"focalboost_temperature"`` attribute (default: that attribute,
+        else 1).
+    strength : float in [0, 1], optional
+        Overrides the booster's ``"focalboost_strength"`` attribute (default: that attribute,
+        else 1).
     **kwargs
         Passed to :func:`predict_margin` (``iteration_range``, ...).
 
@@ -453,4 +549,7 @@ def predict_proba(booster, dmatrix, loss, *, probability="posterior", **kwargs):
     ndarray of shape (n, 2), (n, K) or (n, L)
     """
     margin = predict_margin(booster, dmatrix, **kwargs)
-    return probability_from_margin(check_loss(loss), margin, probability)
+    stored_s, stored_T = booster_calibration(booster)
+    temperature = stored_T if temperature is None else temperature
+    strength = stored_s if strength is None else strength
+    return probability_from_margin(check_loss(loss), margin, probability, temperature, strength)

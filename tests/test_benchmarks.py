@@ -33,6 +33,9 @@ def test_quick_run_prints_all_tables():
         "### XGBoost round by phase",
         "### Estimators: xgboost fit",
         "### Estimators: lightgbm fit",
+        "### Probability quality: early stopping",
+        "### Probability quality: no held-out data",
+        "### Summary: default predict_proba (probability='auto') against targets",
     ):
         assert title in text
     for method in ("textbook numpy", "seed recipe", "imbalance-xgboost", "focalboost kernel"):
@@ -43,6 +46,8 @@ def test_quick_run_prints_all_tables():
     assert text.count("| focalboost.xgboost.train |") == 2  # XGBoost, binary and multiclass
     assert text.count("| zero-cost objective (replay), margins in place |") == 1
     assert "| margins read in place (focalboost.xgboost.train), kernel on" in text  # phases
+    for variant in ("raw", "exact", "temperature", "strength", "platt", "default", "log-loss model (tuned)"):
+        assert f"| {variant} |" in text
     for estimator in ("FocalXGBClassifier", "FocalXGBClassifier, XGBClassifier's copies", "FocalLGBMClassifier"):
         assert f"| {estimator} |" in text
     # every timing cell of the kernel tables is a number (or the peer's reason for "-")

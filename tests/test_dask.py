@@ -197,12 +197,20 @@ def test_estimator_matches_single_machine(client, dask_cls, local_cls, kwargs, n
 
     model = dask_cls(**focal, **kwargs)
     _with_timeout(lambda: model.fit(Xd, yd, sample_weight=wd, eval_set=[(Xv, yv)], **eval_weight))
-    local = local_cls(**focal, **kwargs).fit(X, labels, sample_weight=w)
+    local_eval = (
+        {"sample_weight_eval_set": [w[:1000]], "verbose": False} if local_cls is FocalXGBClassifier
+        else {"eval_sample_weight": [w[:1000]]}
+    )
+    local = local_cls(**focal, **kwargs).fit(X, labels, sample_weight=w,
+                                             eval_set=[(X[:1000], labels[:1000])], **local_eval)
 
     np.testing.assert_array_equal(model.classes_, local.classes_)
     np.testing.assert_allclose(model.alpha_, local.alpha_, rtol=1e-12)
     np.testing.assert_allclose(model.init_score_, local.init_score_, atol=1e-8)
     assert model.loss_scale_ == local.loss_scale_
+    # probability="auto": the temperature fitted on the (distributed) eval set, as on one machine
+    assert model.temperature_ != 1.0
+    assert model.temperature_ == pytest.approx(local.temperature_, rel=1e-4)
     proba = model.predict_proba(Xd).compute()
     assert proba.shape == (3000, n_classes)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)

@@ -25,6 +25,7 @@ PUBLIC_MODULES = [
     "focalboost",
     "focalboost.xgboost",
     "focalboost.lightgbm",
+    "focalboost.calibration",
     "focalboost.dask",
     "focalboost.multioutput",
     "focalboost.onnx",

@@ -65,9 +65,18 @@ CASES = [
 ]
 
 
-def _fit(make_data, cls, kind, params):
+def _fit(make_data, cls, kind, params, held_out=False):
+    """A fitted model and its data; ``held_out``: the last third is the eval set, on which the
+    strength and temperature of probability="auto" are fitted (not for multi-label)."""
     X, y = _data(make_data, kind)
-    return cls(n_estimators=25, gamma=2.0, **params).fit(X, y), X
+    model = cls(n_estimators=25, gamma=2.0, **params)
+    if not held_out or kind == "multilabel":
+        return model.fit(X, y), X
+    cut = 2 * X.shape[0] // 3
+    quiet = {"verbose": False} if cls is FocalXGBClassifier else {}
+    model.fit(X[:cut], y[:cut], eval_set=[(X[cut:], y[cut:])], **quiet)
+    assert (model.strength_, model.temperature_) != (1.0, 1.0)
+    return model, X
 
 
 @pytest.mark.slow  # a fresh interpreter per case
@@ -102,19 +111,22 @@ def test_a_fresh_process_with_focalboost_predicts_identically(make_data, cls, ki
 
 
 def _binary_posterior_from_metadata(margin, meta):
-    """The two-line formula of docs/user_guide/deploying.md / the file's metadata, in plain numpy."""
-    gamma, alpha = meta["gamma"], meta["alpha"]
+    """The formula of docs/user_guide/deploying.md / the file's metadata, in plain numpy: probability="auto" is the
+    posterior at gamma * strength and strength * log((1 - alpha) / alpha), of margin / temperature."""
+    s, T = meta["strength"], meta["temperature"]
+    gamma, alpha = meta["gamma"] * s, meta["alpha"]
+    x = margin / T
     phi = lambda y: np.logaddexp(0.0, y) * np.exp(-y)  # noqa: E731 - softplus(y) e^-y
-    logit = (1 + gamma) * margin + np.log1p(gamma * phi(margin)) - np.log1p(gamma * phi(-margin))
+    logit = (1 + gamma) * x + np.log1p(gamma * phi(x)) - np.log1p(gamma * phi(-x))
     if alpha is not None:
-        logit += np.log((1 - alpha) / alpha)
+        logit += s * np.log((1 - alpha) / alpha)
     return 1.0 / (1.0 + np.exp(-logit))
 
 
 @pytest.mark.slow  # a fresh interpreter per case
 @pytest.mark.parametrize("cls, kind, name, params", CASES)
 def test_plain_libraries_read_the_focal_margins_and_their_meaning(make_data, cls, kind, name, params, tmp_path):
-    model, X = _fit(make_data, cls, kind, params)
+    model, X = _fit(make_data, cls, kind, params, held_out=True)
     path = tmp_path / name
     model.save_model(path)
     if cls is FocalXGBClassifier:
@@ -136,7 +148,8 @@ def test_plain_libraries_read_the_focal_margins_and_their_meaning(make_data, cls
     out = _run(code, tmp_path, X=X)
     np.testing.assert_array_equal(out["margin"], _margins(model, X))  # exactly the focal margins
     meta = json.loads(str(out["meta"]))
-    assert meta["gamma"] == 2.0 and meta["probability"] == "posterior"
+    assert meta["gamma"] == 2.0 and meta["probability"] == "auto"
+    assert (meta["strength"], meta["temperature"]) == (model.strength_, model.temperature_)
     assert meta["task"] == kind
     np.testing.assert_allclose(meta["init_score"], model.init_score_, rtol=0, atol=0)
     if kind == "binary":  # the formula in the metadata (and docs/user_guide/deploying.md) gives predict_proba

@@ -77,6 +77,6 @@ def test_gamma0_without_alpha_is_the_identity_and_bad_values_are_rejected(focal,
         clf.predict_proba(X), clone(clf).set_params(probability="focal").fit(X, y).predict_proba(X),
         rtol=1e-12,
     )
-    assert clf.get_params()["probability"] == "posterior"
+    assert clf.get_params()["probability"] == "auto"
     with pytest.raises(ValueError, match="probability"):
         focal(probability="calibrated", **kwargs).fit(X, y)

@@ -10,6 +10,7 @@ import xgboost as xgb
 from focalboost import FocalLGBMClassifier, FocalXGBClassifier
 from focalboost import lightgbm as flgb
 from focalboost import xgboost as fxgb
+from focalboost.calibration import tempered_posterior
 
 
 @pytest.mark.parametrize("probability", ["posterior", "focal"])
@@ -60,8 +61,12 @@ def test_native_xgboost_helpers_use_the_best_iteration(make_data):
     np.testing.assert_array_equal(margin, at_best)
     assert np.abs(margin - every).max() > 1e-3  # the two really differ
     np.testing.assert_array_equal(
-        fxgb.predict_proba(booster, dvalid, loss), loss.posterior(at_best)
+        fxgb.predict_proba(booster, dvalid, loss, probability="posterior"), loss.posterior(at_best)
     )
+    s, T = fxgb.booster_calibration(booster)  # train() fitted them on dvalid, at the best iteration
+    assert (s, T) != (1.0, 1.0) and (s, T) == fxgb.calibrate(booster, dvalid, loss)
+    np.testing.assert_array_equal(fxgb.predict_proba(booster, dvalid, loss),
+                                  tempered_posterior(loss, at_best, T, s))
     np.testing.assert_array_equal(  # told otherwise: every round
         fxgb.predict_margin(booster, dvalid, iteration_range=(0, 0)), every
     )

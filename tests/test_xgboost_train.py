@@ -90,6 +90,12 @@ def test_train_gives_the_model_of_xgb_train_with_the_hooks(kind, weighted, monke
         verbose_eval=False,
     )
     assert counter.calls == 12  # the copying path, once a round
+    # train() also fits the temperature of probability="auto" on the last evals (not multi-label)
+    # and keeps it as a booster attribute: the trees are the same
+    temperature = fast.attr(fxgb.TEMPERATURE_ATTR)
+    assert (temperature is None) == (kind == "multilabel")
+    assert (fast.attr(fxgb.STRENGTH_ATTR) is None) == (kind == "multilabel")
+    fast.set_attr(**{fxgb.TEMPERATURE_ATTR: None, fxgb.STRENGTH_ATTR: None})
     assert fast.save_raw() == plain.save_raw()
     assert fast_history == history
 

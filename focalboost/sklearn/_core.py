@@ -64,6 +64,7 @@ imbalanced data). Metrics (``focal_loss``) are always reported unscaled.
 from __future__ import annotations
 
 import inspect
+import logging
 import numbers
 from collections.abc import Mapping
 from numbers import Real
@@ -96,13 +97,15 @@ from .._validation import HESSIAN_CHOICES, check_binary_alpha, check_class_alpha
 from ..class_weights import ALPHA_METHODS, binary_alpha, class_alpha
 from ..losses import BinaryFocalLoss, MulticlassFocalLoss, MultiLabelFocalLoss
 
+_logger = logging.getLogger("focalboost")
+
 #: the focal parameters every focal estimator adds, with their defaults (never passed to a booster)
 FOCAL_DEFAULTS = {
     "gamma": 2.0,
     "alpha": None,
     "hessian": "positive",
     "loss_scale": 1.0,
-    "probability": "posterior",
+    "probability": "auto",
 }
 FOCAL_PARAMS = tuple(FOCAL_DEFAULTS)
 #: LightGBM's names (and aliases) of its objective parameter, rejected by the LightGBM estimators
@@ -151,17 +154,24 @@ default=None
         is prevented by starting from the focal init score, not by this factor (see
         :doc:`/user_guide/estimators`). The value used is stored in ``loss_scale_``. Reported metrics are
         unscaled.
-    probability : {"posterior", "focal"}, default="posterior"
+    probability : {"auto", "posterior", "focal"}, default="auto"
         What ``predict_proba`` returns. A focal model's sigmoid/softmax output is not the class
-        posterior (gamma makes it under-confident, alpha shifts it); ``"posterior"`` undoes that
-        known distortion (:mod:`focalboost.posterior`; the identity for ``gamma=0, alpha=None``),
-        ``"focal"`` returns the raw sigmoid/softmax of the margins. The correction is monotone in
-        the margin, so rankings (ROC/PR AUC) do not change. ``predict`` returns
-        ``classes_[argmax(predict_proba(X))]`` in both modes (multi-label: each label's
-        probability > 1/2). With ``alpha``, the cost-weighted decision alpha implies is the class
-        of largest margin: ``probability="focal"``, or for binary problems
-        ``sklearn.model_selection.FixedThresholdClassifier`` at the posterior of margin 0 (see
-        :doc:`/user_guide/probabilities`). Metrics computed during training see the raw (focal) probabilities."""
+        posterior (gamma makes it under-confident, alpha shifts it). ``"posterior"`` undoes that
+        known distortion exactly (:mod:`focalboost.posterior`; the identity for ``gamma=0,
+        alpha=None``): right at the focal optimum, too sharp for an overfit booster.
+        ``"auto"`` is that correction at a strength ``strength_`` (gamma s, alpha^s; s = 0 is
+        the raw output) of the margins divided by a temperature ``temperature_``, both fitted
+        (log loss) on the last ``eval_set`` at the best iteration
+        (:mod:`focalboost.calibration`); without an evaluation set they are 1 and 1, the exact
+        posterior (``probability_calibration_`` says which). ``"focal"`` returns the raw sigmoid/softmax of
+        the margins. Both corrections are monotone in the margin, so binary rankings (ROC/PR
+        AUC) do not change. ``predict`` returns ``classes_[argmax(predict_proba(X))]`` in every
+        mode (multi-label: each label's probability > 1/2). With ``alpha``, the cost-weighted
+        decision alpha implies is the class of largest margin: ``probability="focal"``, or for
+        binary problems ``sklearn.model_selection.FixedThresholdClassifier`` at the posterior of
+        margin 0 (see
+        :doc:`/user_guide/probabilities`). Metrics computed during training see the raw (focal)
+        probabilities."""
 
 FOCAL_ATTRIBUTES_DOC = """
     classes_ : ndarray of shape (n_classes,)
@@ -177,7 +187,12 @@ FOCAL_ATTRIBUTES_DOC = """
     init_score_ : float or ndarray of shape (n_classes,)
         The initial margin boosting started from.
     loss_scale_ : float
-        The factor applied to gradients and hessians."""
+        The factor applied to gradients and hessians.
+    temperature_, strength_ : float
+        The temperature and correction strength of ``probability="auto"``: fitted on the last
+        ``eval_set`` (at the best iteration), 1.0 and 1.0 (the exact posterior) without one.
+    probability_calibration_ : str
+        Where they come from, in words (also logged on the ``focalboost`` logger)."""
 
 
 # --- the parameter table, installed on each estimator class ----------------------------------------
@@ -817,8 +832,59 @@ class XGBProbabilityMetric:
 
 # --- predict_proba and predict from margins ------------------------------------------------------
 def proba_from_margin(estimator, margin):
-    """``predict_proba`` from margins: the posterior correction or the raw sigmoid/softmax."""
-    return probability_from_margin(estimator.loss_, margin, estimator.probability)
+    """``predict_proba`` from margins: the tempered or exact posterior, or the raw sigmoid/softmax."""
+    return probability_from_margin(
+        estimator.loss_, margin, estimator.probability, getattr(estimator, "temperature_", 1.0),
+        getattr(estimator, "strength_", 1.0),
+    )
+
+
+def same_data(X_eval, X):
+    """Whether an evaluation set is the training data itself (the same object, or an equal
+    numpy array): a temperature fitted there would sharpen an overfit model further."""
+    if X_eval is X:
+        return True
+    if isinstance(X_eval, np.ndarray) and isinstance(X, np.ndarray) and X_eval.shape == X.shape:
+        return bool(np.array_equal(X_eval, X, equal_nan=X.dtype.kind == "f"))
+    return False
+
+
+def calibrate_probability(estimator, y_codes=None, margin=None, sample_weight=None, source="",
+                          reason="no eval_set"):
+    """Set ``temperature_``, ``strength_`` and ``probability_calibration_`` after a fit, and
+    log the choice; returns whether they were fitted.
+
+    With held-out ``margin`` and ``y_codes`` (the last evaluation set, at the best iteration):
+    the (strength, temperature) minimising the log loss there
+    (:func:`focalboost.calibration.fit_strength_temperature`). Without (``margin`` None: no
+    evaluation set, or only the training data, or a multi-label model): 1.0 and 1.0, the exact
+    posterior, and ``reason`` says why. Fitting more models (an internal split, cross-fitting) would change the
+    model and cost more fits: focalboost does not do it behind the user's back.
+    """
+    from ..calibration import fit_rows, fit_strength_temperature, has_weight
+
+    if margin is not None and not has_weight(sample_weight):
+        margin, reason = None, "the last eval_set's sample weights sum to 0"
+    if margin is None:
+        estimator.temperature_ = estimator.strength_ = 1.0
+        estimator.probability_calibration_ = (
+            f"exact posterior (strength 1, temperature 1): {reason}; pass an eval_set of held-out "
+            "rows to fit them"
+        )
+    else:
+        n = np.shape(margin)[0]
+        rows = fit_rows(n, 1 if np.ndim(margin) == 1 else np.shape(margin)[1])
+        w = None if sample_weight is None or np.size(sample_weight) == 0 else np.asarray(sample_weight)[rows]
+        s, T = fit_strength_temperature(estimator.loss_, np.asarray(y_codes)[rows],
+                                        np.asarray(margin)[rows], w)
+        estimator.strength_, estimator.temperature_ = s, T
+        used = f"{n} rows" if rows.shape[0] == n else f"a fixed-seed sample of {rows.shape[0]} of its {n} rows"
+        estimator.probability_calibration_ = (
+            f"strength {s:.4g} and temperature {T:.6g} fitted on {source} ({used}, log loss)"
+        )
+    _logger.info("focalboost: %s: probability='auto' uses the %s", type(estimator).__name__,
+                 estimator.probability_calibration_)
+    return margin is not None
 
 
 def labels_from_margin(estimator, margin):

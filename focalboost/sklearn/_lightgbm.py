@@ -22,6 +22,7 @@ from ._core import (
     FocalObjective,
     FocalSetup,
     LocalTargets,
+    calibrate_probability,
     check_n_features,
     encoder_for,
     focal_estimator,
@@ -30,6 +31,7 @@ from ._core import (
     proba_from_margin,
     reject_continued_training,
     reject_is_unbalance,
+    same_data,
 )
 from ._persistence import (
     fold_init_score,
@@ -297,7 +299,30 @@ class FocalLGBMClassifier(LGBMClassifier):
             self.__dict__.pop("_keep_all_features", None)
         fold_init_score(self.booster_, self.init_score_)  # the booster's raw scores: the margins
         setup.store(self)
+        self._calibrate(X, eval_pairs, eval_sample_weight, eval_init_score)
         return self
+
+    def _calibrate(self, X, eval_pairs, weights, init_scores):
+        """``temperature_`` from the last evaluation set at the best iteration (see
+        :func:`focalboost.sklearn._core.calibrate_probability`)."""
+        if not eval_pairs:
+            return calibrate_probability(self, reason="no eval_set")
+        X_eval, y_eval, _ = eval_pairs[-1]
+        if same_data(X_eval, X):
+            return calibrate_probability(self, reason="the last eval_set is the training data")
+        last = len(eval_pairs) - 1
+        weight = weights[last] if weights is not None and len(weights) > last else None
+        margin = self.decision_function(X_eval)
+        given = init_scores[last] if init_scores is not None and len(init_scores) > last else None
+        if given is not None:  # a user's init score: part of that set's margins, as in training
+            margin = margin + np.asarray(given, dtype=np.float64).reshape(margin.shape, order="F")
+        where = "the last eval_set" + (f" at best_iteration_ {self.best_iteration_}"
+                                       if self.best_iteration_ else "")
+        calibrate_probability(self, y_eval, margin, weight, source=where)
+        from .. import lightgbm as flgb
+
+        setattr(self.booster_, flgb.TEMPERATURE_ATTR, self.temperature_)  # for flgb.predict_proba
+        setattr(self.booster_, flgb.STRENGTH_ATTR, self.strength_)
 
     # --- model files -----------------------------------------------------------------------------
     def save_model(self, fname):
@@ -336,6 +361,10 @@ class FocalLGBMClassifier(LGBMClassifier):
         lgb_compat.set_fitted_state(
             self, booster, classes, objective, best_iteration=meta["best_iteration"]
         )
+        from .. import lightgbm as flgb
+
+        setattr(booster, flgb.TEMPERATURE_ATTR, self.temperature_)  # for flgb.predict_proba
+        setattr(booster, flgb.STRENGTH_ATTR, self.strength_)
         return self
 
     @staticmethod

@@ -40,7 +40,10 @@ POSTERIOR_FORMULA = (
     "+ log((1 - alpha) / alpha) (the last term 0 when alpha is null). multiclass: "
     "u_k = z_k - logsumexp(z_j, j != k), log w_k = log_sigmoid(u_k) - gamma * log_sigmoid(-u_k) "
     "- log1p(gamma * phi(-u_k)) - log(alpha_k); P = softmax(log w). probability='focal': "
-    "sigmoid/softmax of the margins."
+    "sigmoid/softmax of the margins. probability='auto': the posterior formula with gamma * "
+    "strength in place of gamma and alpha_k ** strength in place of alpha_k (binary: "
+    "log((1 - alpha) / alpha) * strength), applied to margin / temperature (the 'strength' and "
+    "'temperature' entries; 1 and 1 are the exact posterior); probability='posterior': both 1."
 )
 
 
@@ -90,6 +93,9 @@ def model_metadata(estimator, *, init_folded):
         "init_score_in_margins": True,
         "init_score_folded_into_trees": init_folded,
         "probability": estimator.probability,
+        "temperature": float(getattr(estimator, "temperature_", 1.0)),
+        "strength": float(getattr(estimator, "strength_", 1.0)),
+        "probability_calibration": getattr(estimator, "probability_calibration_", None),
         "params": focal,
         "margin": "raw score of the model file: log-odds of classes[1] (binary), one margin per "
         "class (multiclass) or per label (multilabel); the init score is included",
@@ -136,6 +142,11 @@ def restore_metadata(estimator, meta):
     estimator.alpha_ = alpha
     estimator.loss_scale_ = meta["loss_scale"]
     estimator.init_score_ = float(init) if init.ndim == 0 else init
+    estimator.temperature_ = float(meta.get("temperature", 1.0))  # files before it: exact posterior
+    estimator.strength_ = float(meta.get("strength", 1.0))
+    estimator.probability_calibration_ = meta.get("probability_calibration") or (
+        "exact posterior (temperature 1): the model file keeps no temperature"
+    )
     return classes
 
 

@@ -12,6 +12,7 @@ from ._core import (
     FOCAL_PARAMS_DOC,
     FocalSetup,
     LocalTargets,
+    calibrate_probability,
     check_n_features,
     check_plain_array,
     encoder_for,
@@ -21,6 +22,7 @@ from ._core import (
     labels_from_margin,
     proba_from_margin,
     reject_continued_training,
+    same_data,
     store_xgboost_fit,
     xgboost_engine_params,
 )
@@ -176,7 +178,32 @@ class FocalXGBClassifier(XGBClassifier):
             del self.n_outputs_
         self._classes = classes
         store_xgboost_fit(self, engine, setup, classes, getattr(self, "n_outputs_", None))
+        self._calibrate(X, eval_set, sample_weight_eval_set, base_margin_eval_set, multilabel)
         return self
+
+    def _calibrate(self, X, eval_set, weights, base_margins, multilabel):
+        """``temperature_`` from the last evaluation set at the best iteration (see
+        :func:`focalboost.sklearn._core.calibrate_probability`)."""
+        if multilabel:
+            return calibrate_probability(self, reason="multi-label model (no temperature fit)")
+        if not eval_set:
+            return calibrate_probability(self, reason="no eval_set")
+        X_eval, y_eval = eval_set[-1]
+        if same_data(X_eval, X):
+            return calibrate_probability(self, reason="the last eval_set is the training data")
+        last = len(eval_set) - 1
+        weight = weights[last] if weights is not None and len(weights) > last else None
+        base_margin = base_margins[last] if base_margins is not None and len(base_margins) > last else None
+        margin = self._margin(X_eval, base_margin=base_margin)
+        where = "the last eval_set" + (f" at best_iteration {self.best_iteration}"
+                                       if hasattr(self, "best_iteration") and self.early_stopping_rounds
+                                       else "")
+        calibrate_probability(self, y_eval, margin, weight, source=where)
+        from .. import xgboost as fxgb
+
+        # the native helpers (focalboost.xgboost.predict_proba) and model files read it there
+        self.get_booster().set_attr(**{fxgb.TEMPERATURE_ATTR: repr(self.temperature_),
+                                       fxgb.STRENGTH_ATTR: repr(self.strength_)})
 
     # --- predict ---------------------------------------------------------------------------------
     def _margin(self, X, **kwargs):
