@@ -151,18 +151,21 @@ class FocalXGBClassifier(XGBClassifier):
         return self
 
     # --- predict ---------------------------------------------------------------------------------
-    def _margin(self, X, **kwargs):
-        """Margins including the init score, at ``best_iteration`` after early stopping."""
+    def _margin(self, X, float64=True, **kwargs):
+        """Margins including the init score, at ``best_iteration`` after early stopping; float64,
+        or XGBoost's float32 as they are with ``float64=False`` (predict_proba: the posterior
+        reads them without a copy)."""
         check_is_fitted(self)
         X = check_plain_array(X)
         check_n_features(self, X)
         margin = XGBModel.predict(self, X, output_margin=True, **kwargs)
-        return np.asarray(margin, dtype=np.float64)
+        return np.asarray(margin, dtype=np.float64) if float64 else margin
 
     def predict_proba(self, X, validate_features=True, base_margin=None, iteration_range=None):
         """Class probabilities (n, n_classes) in ``classes_`` order (see ``probability``)."""
         margin = self._margin(
             X,
+            float64=False,
             validate_features=validate_features,
             base_margin=base_margin,
             iteration_range=iteration_range,
