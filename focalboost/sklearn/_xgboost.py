@@ -123,16 +123,18 @@ class FocalXGBClassifier(XGBClassifier):
         classes = np.array([0, 1]) if multilabel else targets.classes  # as XGBClassifier
         engine = XGBClassifier(**xgboost_engine_params(self, setup, classes.shape[0], multilabel))
         if eval_set is not None and multilabel:
-            eval_set = [(Xe, indicator_targets(ye)) for Xe, ye in eval_set]
+            eval_set = [(Xe, indicator_targets(ye).astype(np.float32)) for Xe, ye in eval_set]
         elif eval_set is not None:
             encoder = encoder_for(classes)
-            eval_set = [(Xe, encoder.transform(column_or_1d(ye))) for Xe, ye in eval_set]
+            eval_set = [(Xe, encoder.transform(column_or_1d(ye)).astype(np.float32)) for Xe, ye in eval_set]
         optional = {} if feature_weights is None else {"feature_weights": feature_weights}
         try:
             engine.fit(
                 X,
-                targets.codes,
-                sample_weight=targets.weights,
+                # float32, XGBoost's own label and weight type: the same values it would store,
+                # without its conversion of int64 codes / float64 weights (tens of ms a fit)
+                targets.codes.astype(np.float32),
+                sample_weight=None if targets.weights is None else targets.weights.astype(np.float32),
                 base_margin=base_margin,
                 eval_set=eval_set,
                 verbose=verbose,
