@@ -247,7 +247,7 @@ def run_predict(quick=False, repeats=None, out=print):
     from focalboost import FocalLGBMClassifier, FocalXGBClassifier
 
     n, n_fit, trees = (5_000, 1_000, 5) if quick else (1_000_000, 100_000, 100)
-    pairs = repeats or (1 if quick else 5)
+    pairs = repeats or (1 if quick else 3)
     threads = 1 if quick else CORES
     out(f"\n### predict_proba on {n:,} rows x 20, {trees} trees (trained on {n_fit:,} rows), default "
         f"posterior correction vs the built-in classifier, {pairs} interleaved pairs (load average "
@@ -332,7 +332,7 @@ def _child(spec, env=None):
 
 def run_memory(quick=False, repeats=None, out=print):
     rows, trees = (20_000, 3) if quick else (5_000_000, 20)
-    pairs = repeats or (1 if quick else 2)
+    pairs = repeats or 1
     out(f"\n### Peak RSS of a fit, {rows:,} x 20 float32, {trees} trees, each fit in a fresh process, "
         f"{pairs} interleaved pairs (load average at start {load()})\n")
     out("| library | RSS before fit, MB | built-in peak MB | focal peak MB | pair ratios (peak) | "
@@ -358,7 +358,7 @@ def run_memory(quick=False, repeats=None, out=print):
 
 
 def run_startup(quick=False, repeats=None, out=print):
-    pairs = repeats or (1 if quick else 5)
+    pairs = repeats or (1 if quick else 3)
     trees = 10
     out(f"\n### Start-up: a fresh process's first fit (import + fit, 10k x 20, {trees} trees), "
         f"{pairs} interleaved pairs per row (load average at start {load()})\n")
