@@ -1062,56 +1062,99 @@ def _binary_posterior_kernel(raw, gamma, shift, out, start, stop):
     return False, bad_x, False
 
 
+@_inline
+def _log_normal(v):
+    """log(v) for a normal positive float64 v (no zero, subnormal or inf), branch-free: v split
+    as 2**k (1 + f) by its bits, f in [sqrt(2)/2 - 1, sqrt(2) - 1], then fdlibm's kernel (1 ulp)."""
+    bits = _float64_bits_as_int64(v)
+    k = (bits >> 52) - 1023
+    mant = _int64_bits_as_float64((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)  # in [1, 2)
+    big = mant > 1.4142135623730951
+    mant = mant * 0.5 if big else mant
+    kf = np.float64(k + 1 if big else k)
+    f = mant - 1.0
+    return _log1p_reduced(f, f / (2.0 + f), kf)
+
+
+#: below this the others' total of a row is left to the numpy formulas (log of a subnormal)
+_TINY_REST = 1e-300
+
+
 @_jit
 def _multiclass_posterior_kernel(raw, gamma, log_alpha, huge, out, start, stop):
     """out[i] = softmax(log w), log w_k = log p_k - gamma log(1 - p_k) - log1p(gamma F_k)
     - log alpha_k, F_k = (-log p_k) p_k / (1 - p_k) (posterior.multiclass_posterior). Flags
     non-finite margins, and rows it leaves to the numpy formulas: margins beyond ``huge`` and
-    rows whose other classes' shares underflow (one-hot rows)."""
+    rows whose other classes' shares (nearly) underflow (one-hot rows).
+
+    Blocks of _BLOCK rows copied class-major, as in the gradient kernel, so that every step
+    vectorises across rows (exp, log and log1p are the polynomial versions of this module)."""
     raw = raw[start:stop]
     out = out[start:stop]
     n, K = raw.shape
+    B = _BLOCK
+    Z = np.empty((K, B))
+    E = np.empty((K, B))
+    m_ = np.empty(B)
+    top_ = np.empty(B, dtype=np.int64)
+    S_ = np.empty(B)
+    rest_ = np.empty(B)
+    logS_ = np.empty(B)
+    amax_ = np.empty(B)
     bad_x = False
     other = False
-    e = np.empty(K)
-    for i in range(n):
-        top = 0
-        m = np.float64(raw[i, 0])
+    for i0 in range(0, n, B):
+        nb = min(B, n - i0)
+        r = raw[i0:i0 + nb]
+        o = out[i0:i0 + nb]
+        for b in range(nb):  # transpose in, with the row's largest margin and its class
+            m = np.float64(r[b, 0])
+            top = 0
+            for k in range(K):
+                z = np.float64(r[b, k])
+                Z[k, b] = z
+                bad_x |= not (z - z == 0.0)
+                if z > m:
+                    m = z
+                    top = k
+            m_[b] = m
+            top_[b] = top
+            other |= abs(m) > huge
+            S_[b] = 0.0
+            rest_[b] = 0.0
         for k in range(K):
-            z = np.float64(raw[i, k])
-            bad_x |= not (z - z == 0.0)
-            if z > m:
-                m = z
-                top = k
-        other |= abs(m) > huge
-        S = 0.0
+            for b in range(nb):
+                e = _exp_nonpos(Z[k, b] - m_[b])
+                E[k, b] = e
+                S_[b] += e
+                rest_[b] += 0.0 if k == top_[b] else e
+        for b in range(nb):
+            other |= not (rest_[b] >= _TINY_REST)
+            logS_[b] = _log1p_nonneg(min(rest_[b], FLOAT64_MAX))  # log S, S = 1 + rest
+            amax_[b] = -np.inf
         for k in range(K):
-            v = math.exp(np.float64(raw[i, k]) - m)
-            e[k] = v
-            S += v
-        rest = 0.0
+            la = log_alpha[k]
+            for b in range(nb):
+                e = E[k, b]
+                log_p = (Z[k, b] - m_[b]) - logS_[b]
+                d = rest_[b] if k == top_[b] else S_[b] - e  # S (1 - p_k), without cancellation
+                d = max(d, _TINY_REST)  # rows flagged above only: keeps the log finite
+                log_q = _log_normal(d) - logS_[b]
+                F = -log_p * (e / d)  # phi(-u), u = log p - log(1 - p): (-log p) p / (1 - p)
+                a = log_p - gamma * log_q - _log1p_nonneg(gamma * F) - la
+                Z[k, b] = a
+                amax_[b] = max(amax_[b], a)
+        for b in range(nb):
+            S_[b] = 0.0
         for k in range(K):
-            if k != top:
-                rest += e[k]
-        other |= not (rest > 0.0)
-        log_S = math.log1p(rest)  # log S, S = 1 + rest: log p_top = -log1p(rest) keeps a tiny rest
-        a_max = -math.inf
-        for k in range(K):
-            log_p = (np.float64(raw[i, k]) - m) - log_S
-            d = rest if k == top else S - e[k]  # S (1 - p_k), without cancellation
-            log_q = math.log(d) - log_S
-            F = -log_p * (e[k] / d)  # phi(-u), u = log p - log(1 - p): (-log p) p / (1 - p)
-            a = log_p - gamma * log_q - math.log1p(gamma * F) - log_alpha[k]
-            out[i, k] = a
-            a_max = max(a_max, a)
-        total = 0.0
-        for k in range(K):
-            v = math.exp(out[i, k] - a_max)
-            out[i, k] = v
-            total += v
-        inv = 1.0 / total
-        for k in range(K):
-            out[i, k] *= inv
+            for b in range(nb):
+                e = _exp_nonpos(Z[k, b] - amax_[b])
+                E[k, b] = e
+                S_[b] += e
+        for b in range(nb):
+            inv = 1.0 / S_[b]
+            for k in range(K):
+                o[b, k] = E[k, b] * inv
     return other, bad_x, False
 
 
