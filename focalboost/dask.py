@@ -546,7 +546,7 @@ class _DaskFocalFit:
             w = w.rechunk({0: y_codes.chunks[0]})
         return da.map_blocks(times, y_codes, w, dtype=np.float64)
 
-    def _encode_eval(self, y_eval, classes, client):
+    def _encode_eval(self, y_eval, classes, client, dtype=np.int64):
         """Evaluation labels encoded lazily, after one pass over them on the cluster that checks
         each is a training class: the error is then raised here, by focalboost, before training
         (raised inside a worker task, XGBoost's Dask training loses it: "AssertionError")."""
@@ -557,7 +557,7 @@ class _DaskFocalFit:
                 f"eval_set y contains labels {unknown[:5].tolist()} that are not among the "
                 f"training classes {classes.tolist()}"
             )
-        return self._encode(y_eval, classes)
+        return self._encode(y_eval, classes, dtype=dtype)
 
     def _run_on_cluster(self, client, train):
         """Run ``train()``; a worker that leaves the cluster meanwhile turns any failure into a
@@ -734,11 +734,12 @@ class FocalDaskXGBClassifier(_DaskFocalFit, dxgb.DaskXGBClassifier):
         reject_continued_training("xgb_model", xgb_model, self)
         client = _client(self.client)
         params = {"scale_pos_weight": self.scale_pos_weight}
-        classes, y_codes, weights, setup = self._setup(y, sample_weight, client, params)
+        # float32 codes: XGBoost's label type, the same values without its conversion on every worker
+        classes, y_codes, weights, setup = self._setup(y, sample_weight, client, params, dtype=np.float32)
         engine = dxgb.DaskXGBClassifier(**xgboost_engine_params(self, setup, classes.shape[0]))
         engine.client = client
         if eval_set is not None:
-            eval_set = [(X, self._encode_eval(y, classes, client)) for X, y in eval_set]
+            eval_set = [(X, self._encode_eval(y, classes, client, dtype=np.float32)) for X, y in eval_set]
 
         y_train = _as_array(y_codes)  # DaskXGBClassifier finds classes with a shuffle on Series
 

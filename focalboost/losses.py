@@ -419,7 +419,8 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
         -------
         ndarray of shape (n, K)
         """
-        raw = check_n_columns(as_raw(raw_prediction, 2), self.n_classes)
+        # dtype and values as given: the posterior's kernel reads float32 margins without a copy
+        raw = margin_array(raw_prediction, 2, self.n_classes)
         return multiclass_posterior(raw, gamma=self.gamma, alpha=self.alpha)
 
     def optimal_margin(self, posterior):

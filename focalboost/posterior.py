@@ -210,6 +210,22 @@ def _check_probabilities(value, name, binary, positive=False):
 
 
 # --- focal output -> posterior -----------------------------------------------------------------
+def _kernel_posterior(name, raw_prediction, gamma, alpha):
+    """The fused kernel of the same formulas (:mod:`focalboost._kernels`): margins read as they
+    are (float32 from the boosters), the output written once, no temporaries. None where the
+    numpy formulas below take over: margins of a dtype the kernels do not take, and multiclass
+    rows of huge margins (beyond ``HUGE_MARGIN``) or one-hot rows (other shares underflowing),
+    which have their own formulas there. Invalid margins raise the same errors either way."""
+    from . import _kernels  # imported on first use, as in focalboost.losses
+
+    try:
+        if name == "binary_posterior":
+            return _kernels.binary_posterior(raw_prediction, gamma, alpha)
+        return _kernels.multiclass_posterior(raw_prediction, gamma, alpha, huge=HUGE_MARGIN)
+    except _kernels.KernelDoesNotTake:
+        return None
+
+
 def binary_posterior(raw_prediction=None, *, proba=None, gamma, alpha=None):
     """Class-posterior estimate from the output of a binary focal model.
 
@@ -238,6 +254,9 @@ def binary_posterior(raw_prediction=None, *, proba=None, gamma, alpha=None):
     gamma = check_gamma(gamma)
     alpha = check_binary_alpha(alpha)
     if raw_prediction is not None:
+        fast = _kernel_posterior("binary_posterior", raw_prediction, gamma, alpha)
+        if fast is not None:
+            return fast
         x = as_raw(raw_prediction, 1)
     else:
         p = _check_probabilities(proba, "proba", binary=True)
@@ -274,6 +293,9 @@ def multiclass_posterior(raw_prediction=None, *, proba=None, gamma, alpha=None):
     check_exactly_one(raw_prediction, proba)
     gamma = check_gamma(gamma)
     if raw_prediction is not None:
+        fast = _kernel_posterior("multiclass_posterior", raw_prediction, gamma, alpha)
+        if fast is not None:
+            return fast
         z = check_n_columns(as_raw(raw_prediction, 2))
     else:
         p = _check_probabilities(proba, "proba", binary=False)

@@ -121,3 +121,40 @@ def test_quick_search_benchmark():
     assert text.count("| FocalSearchCV exhaustive |") == 4
     for row in re.findall(r"^\| FocalSearchCV exhaustive .*$", text, flags=re.M):
         assert row.endswith("| +0.0000 |"), row
+
+
+@pytest.mark.parametrize("part", ["entrypoints", "predict", "memory", "startup"])
+def test_issue17_parts_run_quick(part):
+    """``python -m benchmarks --quick --only PART``: every table row present, ratios are numbers."""
+    lines = []
+    argv = ["--quick", "--only", part]
+    if part == "entrypoints":
+        argv += ["--tasks", "binary,multiclass K=10,multi-label L=5", "--libs", "xgboost,lightgbm"]
+    assert run.main(argv, out=lines.append) == 0
+    text = "\n".join(lines)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "**" in line]
+    expected = {
+        "entrypoints": 2 * 2 + 2 * 2 + 2,  # binary and K=10: 4 entry points; multi-label: XGBoost's 2
+        "predict": 4,  # XGBoost and LightGBM, binary and K=10
+        "memory": 2,
+        "startup": 4,  # two libraries, warm and cold cache
+    }[part]
+    assert len(rows) == expected, text
+    for row in rows:
+        assert re.search(r"\*\*[+-]?[0-9.]+\*\*", row), row
+    for name in {
+        "entrypoints": ["FocalXGBClassifier.fit", "focalboost.xgboost.train", "FocalLGBMClassifier.fit",
+                        "focalboost.lightgbm hooks", "multi-label L=5"],
+        "predict": ["FocalXGBClassifier", "FocalLGBMClassifier", "multiclass K=10"],
+        "memory": ["| xgboost |", "| lightgbm |"],
+        "startup": ["| warm |", "| cold |"],
+    }[part]:
+        assert name in text
+
+
+def test_dask_entrypoints_run_quick():
+    lines = []
+    assert run.main(["--quick", "--only", "entrypoints", "--tasks", "", "--libs", "dask"], out=lines.append) == 0
+    text = "\n".join(lines)
+    assert "| DaskXGBClassifier vs FocalDaskXGBClassifier |" in text
+    assert "| DaskLGBMClassifier vs FocalDaskLGBMClassifier |" in text

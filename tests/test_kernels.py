@@ -483,3 +483,46 @@ def test_a_weight_multiplies_the_finished_values_exactly():
         np.testing.assert_array_equal(Gw, G1 * w[:, None])
         np.testing.assert_array_equal(Hw, H1 * w[:, None])
     np.testing.assert_array_equal(K.binary_loss(y, x, 2.0, 0.3, w), K.binary_loss(y, x, 2.0, 0.3) * w)
+
+
+# --- the posterior correction's kernels (predict_proba) ------------------------------------------
+def _numpy_binary_posterior(x, gamma, alpha):
+    from focalboost import posterior as P
+
+    return P._two_columns(P._binary_log_odds(np.asarray(x, np.float64), gamma, alpha))
+
+
+def _numpy_multiclass_posterior(Z, gamma, alpha):
+    from focalboost import posterior as P
+
+    log_p, log_q = P._log_p_and_log_one_minus_p(np.asarray(Z, np.float64))
+    a = P._log_weights(log_p, log_q, gamma, None if alpha is None else np.log(alpha))
+    eta = np.exp(a - P.logsumexp(a, axis=1, keepdims=True))
+    return eta / eta.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 7.3])
+def test_posterior_kernels_match_the_numpy_formulas(dtype, gamma):
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.normal(0, 6, 3000), [0.0, 1e-30, 700, -700, 746, -746, 1e4, -1e4]])
+    x = x.astype(dtype)
+    for alpha in (None, 0.25):
+        ours = K.binary_posterior(x, gamma, alpha)
+        assert ours.shape == (x.size, 2) and ours.dtype == np.float64
+        np.testing.assert_allclose(ours, _numpy_binary_posterior(x, gamma, alpha), rtol=1e-13, atol=1e-300)
+    for k in (2, 3, 10):
+        Z = rng.normal(0, 5, (2000, k)).astype(dtype)
+        for alpha in (None, rng.uniform(0.2, 3.0, k)):
+            ours = K.multiclass_posterior(Z, gamma, alpha)
+            ref = _numpy_multiclass_posterior(Z, gamma, alpha)
+            np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-300)
+
+
+def test_posterior_kernels_leave_huge_and_one_hot_rows_to_numpy_and_flag_bad_margins():
+    assert K.multiclass_posterior(np.array([[0.0, 1.0], [2.0**21, 0.0]]), 2.0) is None
+    assert K.multiclass_posterior(np.array([[0.0, 1.0], [0.0, -800.0]]), 2.0) is None
+    with pytest.raises(ValueError, match="finite"):
+        K.binary_posterior(np.array([0.0, np.nan]), 2.0)
+    with pytest.raises(ValueError, match="finite"):
+        K.multiclass_posterior(np.array([[0.0, np.inf]]), 2.0)
