@@ -4,7 +4,9 @@ Two modes (see the class docstring for every decision they make):
 
 * ``mode="exhaustive"`` trains exactly what ``GridSearchCV`` trains (the same clones, folds,
   parameters, fit parameters and scorer) and returns the same ``best_params_``, the same
-  ``cv_results_`` scores and the same refit model, bit for bit (tests/test_search.py compares them);
+  ``cv_results_`` scores and the same refit trees, bit for bit (tests/test_search.py compares them;
+  the refit's ``predict_proba`` differs only by the strength and temperature fitted on the
+  out-of-fold margins, ``calibrate="auto"``: identical with ``calibrate=False``);
 * ``mode="fast"`` (default) bins each fold once (one ``QuantileDMatrix`` / ``lgb.Dataset`` per
   fold, shared by every candidate), trains the candidates' boosters round by round with the
   libraries' public ``Booster.update`` and drops the weak ones by successive halving over the
@@ -151,7 +153,8 @@ refit_time_, classes_, n_features_in_
     Notes
     -----
     **Exhaustive mode** gives what ``GridSearchCV(estimator, param_grid, scoring=..., cv=...)``
-    gives: the same fold scores, ``best_params_`` and refit model. Where the grid varies only the
+    gives: the same fold scores, ``best_params_`` and refit model (its trees; its
+    ``predict_proba`` up to the refit's (s, T), below). Where the grid varies only the
     focal parameters and the only fit parameter is ``sample_weight`` (and the estimator is a plain
     focal estimator with ``tree_method`` hist / ``boosting_type`` gbdt), it shares work: each
     fold's training part is binned once and every candidate is trained on it to
