@@ -390,12 +390,16 @@ refit_time_, classes_, n_features_in_
         from .sklearn._core import encoder_for
 
         final, prefix = _final_step(best)
+        if prefix and not hasattr(best, "steps"):  # a meta-estimator: its fitted focal models
+            logger.info("FocalSearchCV: the refit is a %s: its focal models keep their own "  # are
+                        "probability calibration (out-of-fold margins not used)",  # inside it
+                        type(best).__name__)
+            return
         if final.get_params()["probability"] != "auto":
             return  # no strength or temperature in that probability mode
         reason = self._no_oof
         if reason is None and self._margins_of is None:
-            reason = (f"no margins from a {type(self.estimator).__name__} around the focal "
-                      "estimator")
+            reason = "the search kept no out-of-fold margins"
         margins = None
         if reason is None:
             margins = self._margins_of(self.best_index_)

@@ -519,3 +519,17 @@ def test_a_probability_mode_without_calibration_is_left_alone():
     best = search.best_estimator_
     assert (best.strength_, best.temperature_) == (1.0, 1.0)
     assert "out-of-fold" not in best.probability_calibration_
+
+
+def test_a_meta_estimator_refit_keeps_its_calibration_and_says_so(caplog):
+    from sklearn.datasets import make_multilabel_classification
+    from sklearn.multioutput import MultiOutputClassifier
+
+    X, Y = make_multilabel_classification(200, 5, n_classes=2, random_state=0)
+    meta = MultiOutputClassifier(_estimator("xgboost", rounds=5))
+    with caplog.at_level(logging.INFO, logger="focalboost"):
+        search = FocalSearchCV(meta, {"estimator__gamma": [1.0, 2.0]}, mode="exhaustive", cv=2,
+                               scoring="roc_auc").fit(X, Y)
+    assert "the refit is a MultiOutputClassifier" in caplog.text
+    for model in search.best_estimator_.estimators_:
+        assert (model.strength_, model.temperature_) == (1.0, 1.0)
