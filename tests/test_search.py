@@ -415,7 +415,8 @@ def test_refit_calibration_is_the_fit_on_the_out_of_fold_margins(library, n_clas
     _assert_same_refit(best, reference, X)
     np.testing.assert_array_equal(
         search.predict_proba(X),
-        tempered_posterior(best.loss_, _focal_margin(best, X)[0], best.temperature_, best.strength_))
+        tempered_posterior(best.loss_, _focal_margin(best, X)[0], best.temperature_,
+                           best.strength_))
 
 
 @pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
