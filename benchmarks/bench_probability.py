@@ -12,7 +12,14 @@ each split (stratified, 70 % train / 30 % test), per library (XGBoost, LightGBM)
   - ``eval set, no early stopping``: the same 80 / 20, the library's default number of rounds, the
     temperature fitted on the eval set at the last round;
   - ``no held-out data``: all of the training part, default rounds; no temperature can be fitted
-    (the default is then the exact posterior).
+    (the default is then the exact posterior);
+  - ``tuned by FocalSearchCV, no held-out data``: gamma x alpha tuned by
+    ``focalboost.FocalSearchCV`` (default ``mode="fast"``, the same 2 folds, its default scorer:
+    PR-AUC, macro one-vs-rest for multiclass), refit on all of the training part with the
+    default rounds and no eval set; the default ``predict_proba`` then uses the strength and
+    temperature FocalSearchCV fitted on the best candidate's out-of-fold margins (the run checks
+    it is that (s, T) posterior and that ``probability_calibration_`` says so). The log-loss
+    model is the one of ``no held-out data``.
 * **probabilities of the focal model** on the test part: ``raw`` (sigmoid/softmax of the margins,
   ``probability="focal"``), ``exact`` (``probability="posterior"``), ``temperature`` (candidate
   a: posterior(margin / T), T fitted on the eval set), ``strength`` (candidate b: the posterior
@@ -52,7 +59,8 @@ QUICK_SETS = [BINARY_SETS[0], MULTICLASS_SETS[0]]
 GAMMAS = (1.0, 2.0)
 ALPHAS = (None, "balanced")
 CLASS_WEIGHTS = (None, "balanced")
-CONDITIONS = ("early stopping", "eval set, no early stopping", "no held-out data")
+SEARCHED = "tuned by FocalSearchCV, no held-out data"
+CONDITIONS = ("early stopping", "eval set, no early stopping", "no held-out data", SEARCHED)
 
 
 def load(spec):
@@ -173,6 +181,18 @@ def _tune(lib, X, y, K, seed, rounds):
     return max(focal_scores, key=focal_scores.get), max(ll_scores, key=ll_scores.get)
 
 
+def _search(lib, X, y, seed, rounds):
+    """The refit of ``FocalSearchCV`` over gamma x alpha on the 2 folds of ``_tune``, no eval set."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from focalboost import FocalSearchCV
+
+    folds = StratifiedKFold(2, shuffle=True, random_state=seed)
+    search = FocalSearchCV(_focal(lib, GAMMAS[0], None, rounds, seed=seed),
+                           {"gamma": list(GAMMAS), "alpha": list(ALPHAS)}, cv=folds)
+    return search.fit(X, y).best_estimator_
+
+
 def _strength_posterior(loss, margin, s):
     """Candidate b: the posterior at gamma s and alpha^s (s=0: no correction of gamma, s=1: exact)."""
     from focalboost.posterior import binary_posterior, multiclass_posterior
@@ -233,11 +253,14 @@ def run_split(spec, X, y, classes, lib, seed, quick):
     rows = []
     for condition in CONDITIONS:
         es = condition == "early stopping"
-        held_out = condition != "no held-out data"
+        held_out = condition not in ("no held-out data", SEARCHED)
         Xa, ya = (X_fit, y_fit) if held_out else (X_tr, y_tr)
         eval_set = (X_val, y_val) if held_out else None
         n_est = (40 if quick else 1000) if es else rounds
-        focal = _fit(_focal(lib, gamma, alpha, n_est, es, seed), lib, Xa, ya, None, eval_set, es)
+        if condition == SEARCHED:
+            focal = _search(lib, X_tr, y_tr, seed, rounds)
+        else:
+            focal = _fit(_focal(lib, gamma, alpha, n_est, es, seed), lib, Xa, ya, None, eval_set, es)
         ll = _fit(_logloss(lib, n_est, es, seed), lib, Xa, ya, _balanced_weights(ya, cw), eval_set, es)
         loss = focal.loss_
         m_test = _margin(focal, lib, X_te)
@@ -251,13 +274,20 @@ def run_split(spec, X, y, classes, lib, seed, quick):
             s, T = fit_strength_temperature(loss, y_val, m_val)
             if not np.allclose(default, tempered_posterior(loss, m_test, T, s), rtol=0, atol=1e-12):
                 raise AssertionError("predict_proba default is not the fitted (s, T) posterior")
+        elif condition == SEARCHED:
+            s, T = focal.strength_, focal.temperature_
+            if "out-of-fold margins of FocalSearchCV" not in focal.probability_calibration_:
+                raise AssertionError(f"not calibrated by the search: {focal.probability_calibration_}")
+            if not np.allclose(default, tempered_posterior(loss, m_test, T, s), rtol=0, atol=1e-12):
+                raise AssertionError("predict_proba default is not the search's (s, T) posterior")
         else:
             T, s = 1.0, 1.0
             if not np.allclose(default, variants["exact"], rtol=0, atol=1e-12):
                 raise AssertionError("predict_proba default without held-out data is not the exact posterior")
         variants["default"] = default
-        base = dict(set=spec[0], K=K, lib=lib, split=seed, condition=condition, gamma=gamma,
-                    alpha=alpha, class_weight=cw, T=T, s=s)
+        chosen = (focal.gamma, focal.alpha) if condition == SEARCHED else (gamma, alpha)
+        base = dict(set=spec[0], K=K, lib=lib, split=seed, condition=condition, gamma=chosen[0],
+                    alpha=chosen[1], class_weight=cw, T=T, s=s)
         for name, proba in variants.items():
             rows.append(dict(base, model="focal", variant=name, **_metrics(y_te, proba, K)))
         rows.append(dict(base, model="log loss", variant="tuned", **_metrics(y_te, ll.predict_proba(X_te), K)))
@@ -302,6 +332,29 @@ def summarise(rows, out):
                 f"{d.log_loss / raw.log_loss:.3f} | {d.log_loss / exact.log_loss:.3f} | "
                 f"{d.pr_auc - raw.pr_auc:+.4f} | {d.roc_auc - raw.roc_auc:+.4f} | "
                 f"{strengths[(name, lib)]:.2f} | {temps[(name, lib)]:.2f} |")
+    out("\n### Summary: targets met by the default predict_proba (set-library pairs)\n")
+    out("| condition | default log loss <= 1.02x tuned log-loss model | default <= own raw output "
+        "| geometric mean default / log-loss model | geometric mean default / raw |")
+    out("|---|---|---|---|---|")
+    for condition in CONDITIONS:
+        part = mean[mean.condition == condition]
+        to_ll, to_raw, missed_ll, missed_raw = [], [], [], []
+        for (name, lib), block in part.groupby(["set", "lib"], sort=False):
+            d = block[block.variant == "default"].log_loss.iloc[0]
+            a = d / block[block.model == "log loss"].log_loss.iloc[0]
+            b = d / block[block.variant == "raw"].log_loss.iloc[0]
+            to_ll.append(a)
+            to_raw.append(b)
+            if a > 1.02:
+                missed_ll.append(f"{name} {lib} {a:.3f}")
+            if b > 1.0:
+                missed_raw.append(f"{name} {lib} {b:.3f}")
+        n = len(to_ll)
+        out(f"| {condition} | {n - len(missed_ll)} of {n}"
+            + (f" (not: {', '.join(missed_ll)})" if missed_ll else "")
+            + f" | {n - len(missed_raw)} of {n}"
+            + (f" (not: {', '.join(missed_raw)})" if missed_raw else "")
+            + f" | {np.exp(np.mean(np.log(to_ll))):.3f} | {np.exp(np.mean(np.log(to_raw))):.3f} |")
     return mean
 
 
@@ -310,7 +363,7 @@ def run(quick=False, splits=None, libs=("xgboost", "lightgbm"), sets=None, out=p
     splits = splits or (1 if quick else 3)
     out("\n## Probabilities of focal models on real data (benchmarks/bench_probability.py)")
     out(f"splits: {splits}; grid gamma {GAMMAS} x alpha {ALPHAS}; log-loss model class weights "
-        f"{CLASS_WEIGHTS}; inner CV: 2 folds on PR-AUC" + (" (--quick: no tuning, 20-40 rounds)" if quick else ""))
+        f"{CLASS_WEIGHTS}; inner CV: 2 folds on PR-AUC" + (" (--quick: no tuning but FocalSearchCV's, 20-40 rounds)" if quick else ""))
     rows = []
     start = time.perf_counter()
     for spec in sets:

@@ -21,7 +21,8 @@ log-odds shift s log((1 - alpha) / alpha)), applied to the margins divided by T.
   (an overfit model), T < 1 sharpens (an under-trained one).
 
 (s, T) minimise the weighted log loss on held-out rows (for the estimators: the last evaluation
-set, at the best iteration after early stopping), starting from the exact and the raw corners
+set, at the best iteration after early stopping; for a refit of ``focalboost.FocalSearchCV``
+without one: the best candidate's out-of-fold margins), starting from the exact and the raw corners
 (whose log losses are evaluated too: the fit is never worse on those rows than either). Both
 parameters act on the scale of the margins and on the class-weight shift only: the order of the
 rows of a binary model, hence ROC and PR AUC, does not change (multiclass one-vs-rest AUCs can

@@ -4,7 +4,9 @@ Two modes (see the class docstring for every decision they make):
 
 * ``mode="exhaustive"`` trains exactly what ``GridSearchCV`` trains (the same clones, folds,
   parameters, fit parameters and scorer) and returns the same ``best_params_``, the same
-  ``cv_results_`` scores and the same refit model, bit for bit (tests/test_search.py compares them);
+  ``cv_results_`` scores and the same refit trees, bit for bit (tests/test_search.py compares them;
+  the refit's ``predict_proba`` differs only by the strength and temperature fitted on the
+  out-of-fold margins, ``calibrate="auto"``: identical with ``calibrate=False``);
 * ``mode="fast"`` (default) bins each fold once (one ``QuantileDMatrix`` / ``lgb.Dataset`` per
   fold, shared by every candidate), trains the candidates' boosters round by round with the
   libraries' public ``Booster.update`` and drops the weak ones by successive halving over the
@@ -126,6 +128,18 @@ class FocalSearchCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         in fast mode they share each fold's binned data set). None or 1: one at a time; -1: one
         per CPU. Each candidate also uses the estimator's own ``n_jobs`` threads. Logged on the
         ``focalboost`` logger (INFO).
+    calibrate : {"auto", False}, default="auto"
+        The refit model's ``probability="auto"`` calibration (``strength_``, ``temperature_``;
+        see :mod:`focalboost.calibration`). ``"auto"``: when the refit estimator has
+        ``probability="auto"`` and its ``fit`` gets no evaluation set, they are fitted (log
+        loss) on the out-of-fold margins of the best candidate, the models the search trained
+        on each fold and scored on its held-out part (cross-fitting, as scikit-learn's
+        ``CalibratedClassifierCV(ensemble=False)``); the refit's own fit would otherwise fall
+        back to the exact posterior (1, 1). If ``fit_params`` pass the refit an evaluation set
+        (XGBoost ``eval_set``, LightGBM ``eval_set`` / ``eval_X``), that set wins: the refit
+        calibrates on it as it always does, and the out-of-fold margins are not used.
+        ``False``: the refit keeps what its own ``fit`` gives. Which one happened is in
+        ``best_estimator_.probability_calibration_`` and on the ``focalboost`` logger (INFO).
 
     Attributes
     ----------
@@ -139,7 +153,8 @@ refit_time_, classes_, n_features_in_
     Notes
     -----
     **Exhaustive mode** gives what ``GridSearchCV(estimator, param_grid, scoring=..., cv=...)``
-    gives: the same fold scores, ``best_params_`` and refit model. Where the grid varies only the
+    gives: the same fold scores, ``best_params_`` and refit model (its trees; its
+    ``predict_proba`` up to the refit's (s, T), below). Where the grid varies only the
     focal parameters and the only fit parameter is ``sample_weight`` (and the estimator is a plain
     focal estimator with ``tree_method`` hist / ``boosting_type`` gbdt), it shares work: each
     fold's training part is binned once and every candidate is trained on it to
@@ -191,6 +206,24 @@ refit_time_, classes_, n_features_in_
     5. *Refit* (``refit=True``): ``clone(estimator).set_params(**best_params_).fit(X, y,
        **fit_params)``, exactly as ``GridSearchCV``.
 
+    **The refit's probabilities** (``calibrate="auto"``, a refit with ``probability="auto"`` and
+    no evaluation set): the search already trained the best candidate on every fold and predicted
+    the fold's held-out part; those out-of-fold margins (in fold order, with the held-out rows'
+    ``sample_weight``) are held-out data for the refit's ``strength_`` and ``temperature_``,
+    fitted by :func:`focalboost.calibration.fit_strength_temperature` and set on the refit as
+    its fit sets them after an evaluation set (so ``predict_proba``, ``save_model``, ONNX export
+    and pickles agree). In both modes the trees, ``best_params_`` and ``cv_results_`` are not
+    touched: in exhaustive mode they stay ``GridSearchCV``'s, and the refit's probabilities
+    differ from ``GridSearchCV``'s refit only by (s, T) (with s < 1 or an alpha, ``predict``,
+    the argmax of the probabilities, can differ too; the margins do not). The margins come from
+    the fold models the mode trains anyway (fast mode: the best candidate's boosters at
+    ``n_estimators`` rounds; exhaustive mode: the models ``GridSearchCV`` would fit, predicted
+    once more on the held-out part, outside ``mean_score_time``); the fit takes about a second
+    (at most ``MAX_FIT_MARGINS`` margins, :func:`focalboost.calibration.fit_rows`) and is
+    counted in ``refit_time_``. Not done (logged, the refit keeps its exact posterior) for a
+    multi-label ``y``, a meta-estimator around the focal estimator, or folds whose training part
+    lacks a class.
+
     ``cv_results_`` keeps one entry per candidate in ``param_grid`` order: its
     ``split<i>_test_score`` are the scores at the last rung it reached (``n_rounds``), and
     ``rank_test_score`` ranks first by the rung reached, then by mean score. ``mean_fit_time``
@@ -199,7 +232,7 @@ refit_time_, classes_, n_features_in_
     """
 
     def __init__(self, estimator, param_grid=None, *, scoring=None, mode="fast", cv=None,
-                 refit=True, n_jobs=None):
+                 refit=True, n_jobs=None, calibrate="auto"):
         self.estimator = estimator
         self.param_grid = param_grid
         self.scoring = scoring
@@ -207,6 +240,7 @@ refit_time_, classes_, n_features_in_
         self.cv = cv
         self.refit = refit
         self.n_jobs = n_jobs
+        self.calibrate = calibrate
 
     # --- checks ------------------------------------------------------------------------------------
     def _check(self, y):
@@ -214,6 +248,9 @@ refit_time_, classes_, n_features_in_
             raise ValueError(f"mode must be one of {list(MODES)}, got {self.mode!r}")
         if not isinstance(self.refit, bool):
             raise ValueError(f"refit must be True or False, got {self.refit!r}")
+        if not (self.calibrate is False or (isinstance(self.calibrate, str)
+                                            and self.calibrate == "auto")):
+            raise ValueError(f"calibrate must be 'auto' or False, got {self.calibrate!r}")
         if isinstance(self.scoring, (list, tuple, set, dict)):
             raise ValueError(
                 f"scoring must be one scorer name or callable (multi-metric search is not "
@@ -286,6 +323,17 @@ refit_time_, classes_, n_features_in_
             "FocalSearchCV(mode=%r): %d candidates x %d folds, %d candidate(s) at a time in threads",
             self.mode, len(candidates), len(folds), threads,
         )
+        # the refit's probability calibration from the out-of-fold margins (None: not wanted,
+        # else why not): the search paths keep what they need to give them (self._margins_of)
+        self._no_oof = self._oof_unwanted(fit_params)
+        self._margins_of = None
+        try:
+            self._search_and_refit(library, X, y, fit_params, candidates, folds, threads)
+        finally:
+            del self._no_oof, self._margins_of  # the folds' boosters/margins: not kept
+        return self
+
+    def _search_and_refit(self, library, X, y, fit_params, candidates, folds, threads):
         if self.mode == "fast":
             self._check_shared(library, candidates, fit_params, raise_error=True)
             results = self._fit_boosters(library, X, y, fit_params, candidates, folds, threads,
@@ -308,13 +356,77 @@ refit_time_, classes_, n_features_in_
             t0 = time.perf_counter()
             best = clone(self.estimator).set_params(**clone(self.best_params_, safe=False))
             best.fit(X, y, **fit_params)
+            self._calibrate_refit(best, y, fit_params, folds)
             self.refit_time_ = time.perf_counter() - t0
             self.best_estimator_ = best
             if hasattr(best, "n_features_in_"):
                 self.n_features_in_ = best.n_features_in_
             if hasattr(best, "feature_names_in_"):
                 self.feature_names_in_ = best.feature_names_in_
-        return self
+
+    # --- the refit's probability calibration from the out-of-fold margins -------------------------
+    def _oof_unwanted(self, fit_params):
+        """None if the refit's (strength, temperature) are to be fitted on the best candidate's
+        out-of-fold margins (the search paths then keep them), else why not."""
+        if self.calibrate is False:
+            return "calibrate=False"
+        if not self.refit:
+            return "refit=False"
+        prefix = _final_step(self.estimator)[1]
+        given = sorted(name for name in (f"{prefix}eval_set", f"{prefix}eval_X")
+                       if fit_params.get(name) is not None)
+        if given:
+            return (f"the refit is given an evaluation set ({', '.join(given)}): its own fit "
+                    "calibrates on it")
+        if self._multilabel:
+            return "y is a 2-D multi-label indicator (no temperature fit)"
+        return None
+
+    def _calibrate_refit(self, best, y, fit_params, folds):
+        """Fit the refit's (strength, temperature) of ``probability="auto"`` on the best
+        candidate's out-of-fold margins (cross-fitting) and set them through the estimator's own
+        path (``_calibrate_on``: estimator, booster attributes, model files, ONNX, pickles)."""
+        from .calibration import has_weight
+        from .sklearn._core import encoder_for
+
+        final, prefix = _final_step(best)
+        if prefix and not hasattr(best, "steps"):  # a meta-estimator: its fitted focal models
+            logger.info("FocalSearchCV: the refit is a %s: its focal models keep their own "  # are
+                        "probability calibration (out-of-fold margins not used)",  # inside it
+                        type(best).__name__)
+            return
+        if final.get_params()["probability"] != "auto":
+            return  # no strength or temperature in that probability mode
+        reason = self._no_oof
+        if reason is None and self._margins_of is None:
+            reason = "the search kept no out-of-fold margins"
+        margins = None
+        if reason is None:
+            margins = self._margins_of(self.best_index_)
+            if any(m is None for m, _ in margins):
+                reason = "a fold's model gives no margins"
+            elif any(not np.array_equal(c, final.classes_) for _, c in margins):
+                reason = "a fold's training part lacks a class of y"
+        if reason is None:
+            codes, weights = [], []
+            sample_weight = fit_params.get(f"{prefix}sample_weight")
+            for _, test in folds:
+                codes.append(encoder_for(final.classes_).transform(
+                    np.ravel(np.asarray(_safe_indexing(y, test)))))
+                if sample_weight is not None:
+                    weights.append(_safe_indexing(np.asarray(sample_weight), test))
+            weight = None if sample_weight is None else np.concatenate(weights)
+            if not has_weight(weight):
+                reason = "the held-out rows' sample weights sum to 0"
+        if reason is not None:
+            logger.info("FocalSearchCV: the refit's probability='auto' keeps its own calibration "
+                        "(%s): out-of-fold margins not used (%s)",
+                        final.probability_calibration_, reason)
+            return
+        margin = np.concatenate([m for m, _ in margins], axis=0)
+        source = (f"the out-of-fold margins of FocalSearchCV's {len(folds)} folds, the best "
+                  f"candidate as its {self.mode} search trained it")
+        final._calibrate_on(np.concatenate(codes), margin, weight, source)
 
     def _fit_exhaustive(self, X, y, fit_params, candidates, folds, threads):
         parts = []
@@ -322,6 +434,9 @@ refit_time_, classes_, n_features_in_
             X_train, y_train = _safe_split(self.estimator, X, y, train)
             X_test, y_test = _safe_split(self.estimator, X, y, test, train)
             parts.append((X_train, y_train, _check_method_params(X, fit_params, train), X_test, y_test))
+
+        keep = self._no_oof is None
+        kept = {}
 
         def one(task):
             i, k = task
@@ -331,7 +446,10 @@ refit_time_, classes_, n_features_in_
             model.fit(X_train, y_train, **params)
             t1 = time.perf_counter()
             score = self.scorer_(model, X_test, y_test)
-            return t1 - t0, time.perf_counter() - t1, score
+            t2 = time.perf_counter()
+            if keep:  # for the refit's calibration (not in fit or score time)
+                kept[task] = _focal_margin(model, X_test)
+            return t1 - t0, t2 - t1, score
 
         tasks = [(i, k) for i in range(len(candidates)) for k in range(len(folds))]
         if threads == 1:
@@ -343,6 +461,8 @@ refit_time_, classes_, n_features_in_
         fit_time = np.array([o[0] for o in out]).reshape(shape)
         score_time = np.array([o[1] for o in out]).reshape(shape)
         scores = np.array([o[2] for o in out], dtype=np.float64).reshape(shape)
+        if keep:
+            self._margins_of = lambda i: [kept[(i, k)] for k in range(len(folds))]
         return _cv_results(candidates, scores, fit_time, score_time)
 
     def _check_shared(self, library, candidates, fit_params, raise_error):
@@ -439,6 +559,9 @@ refit_time_, classes_, n_features_in_
         finally:
             if pool is not None:
                 pool.shutdown()
+        if self._no_oof is None:  # the refit's calibration: the best candidate's held-out margins
+            self._margins_of = lambda i: [(boosters[i][k].margin(), fold_data[k].targets.classes)
+                                          for k in range(n_f)]
         if not halving:
             return _cv_results(candidates, scores, fit_time, score_time)
         results = _cv_results(candidates, scores, fit_time, score_time, reached=reached)
@@ -501,6 +624,18 @@ refit_time_, classes_, n_features_in_
         tags.input_tags = inner.input_tags
         tags.target_tags = inner.target_tags
         return tags
+
+
+def _focal_margin(model, X):
+    """(margins, classes) of a fitted focal estimator or Pipeline ending in one on ``X``
+    (init score included, at the best iteration), or (None, None) for another wrapper."""
+    final, prefix = _final_step(model)
+    if prefix and not hasattr(model, "steps"):
+        return None, None
+    if prefix:
+        X = model[:-1].transform(X)
+    margin = final._margin(X) if hasattr(final, "_margin") else final.decision_function(X)
+    return np.asarray(margin, dtype=np.float64), final.classes_
 
 
 def _n_rounds(library, estimator):

@@ -36,6 +36,8 @@ def test_quick_run_prints_all_tables():
         "### Probability quality: early stopping",
         "### Probability quality: no held-out data",
         "### Summary: default predict_proba (probability='auto') against targets",
+        "### Probability quality: tuned by FocalSearchCV, no held-out data",
+        "### Summary: targets met by the default predict_proba (set-library pairs)",
     ):
         assert title in text
     for method in ("textbook numpy", "seed recipe", "imbalance-xgboost", "focalboost kernel"):

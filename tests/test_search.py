@@ -1,6 +1,8 @@
-"""FocalSearchCV: exhaustive mode is GridSearchCV (same scores, best parameters and refit model);
-fast mode keeps GridSearchCV's contract (cv_results_, refit, delegation, clone, pickle)."""
+"""FocalSearchCV: exhaustive mode is GridSearchCV (same scores, best parameters and refit trees);
+fast mode keeps GridSearchCV's contract (cv_results_, refit, delegation, clone, pickle); the
+refit's probability="auto" strength and temperature come from the search's out-of-fold margins."""
 
+import copy
 import logging
 import pickle
 
@@ -13,7 +15,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from focalboost import FocalLGBMClassifier, FocalSearchCV, FocalXGBClassifier
-from focalboost.search import _budgets, average_precision, default_param_grid
+from focalboost.calibration import fit_strength_temperature, tempered_posterior
+from focalboost.search import (
+    _budgets,
+    _final_step,
+    _focal_margin,
+    average_precision,
+    default_param_grid,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # no-split warnings on tiny folds
 
@@ -47,9 +56,19 @@ def _assert_same_as_grid(search, grid, X):
     np.testing.assert_array_equal(search.cv_results_["rank_test_score"],
                                   grid.cv_results_["rank_test_score"])
     assert search.best_score_ == pytest.approx(grid.best_score_, abs=1e-12)
-    # the refit model: bit for bit
-    assert np.array_equal(search.predict_proba(X), grid.predict_proba(X))
-    assert np.array_equal(search.predict(X), grid.predict(X))
+    _assert_same_refit(search.best_estimator_, grid.best_estimator_, X)
+
+
+def _assert_same_refit(mine, reference, X):
+    """The same trees (margins bit for bit); the probabilities differ only by the (strength,
+    temperature) FocalSearchCV fitted on its out-of-fold margins: with them, bit for bit."""
+    margin, classes = _focal_margin(mine, X)
+    assert np.array_equal(margin, _focal_margin(reference, X)[0])
+    reference = copy.deepcopy(reference)
+    final, theirs = _final_step(mine)[0], _final_step(reference)[0]
+    theirs.strength_, theirs.temperature_ = final.strength_, final.temperature_
+    assert np.array_equal(mine.predict_proba(X), reference.predict_proba(X))
+    assert np.array_equal(mine.predict(X), reference.predict(X))
 
 
 def test_exhaustive_is_gridsearchcv_small(caplog):
@@ -61,6 +80,14 @@ def test_exhaustive_is_gridsearchcv_small(caplog):
     assert "one binned data set per fold" in caplog.text  # the shared path, not plain fits
     reference = GridSearchCV(est, grid, cv=3, scoring=average_precision).fit(X, y)
     _assert_same_as_grid(search, reference, X)
+    # the refit's (s, T) come from the out-of-fold margins: the probabilities differ by them only
+    assert (search.best_estimator_.strength_, search.best_estimator_.temperature_) != (1.0, 1.0)
+    assert not np.array_equal(search.predict_proba(X), reference.predict_proba(X))
+    # calibrate=False: GridSearchCV's refit model, probabilities bit for bit
+    plain = FocalSearchCV(est, grid, mode="exhaustive", cv=3, calibrate=False).fit(X, y)
+    assert np.array_equal(plain.predict_proba(X), reference.predict_proba(X))
+    assert np.array_equal(plain.predict(X), reference.predict(X))
+    assert plain.best_params_ == search.best_params_
 
 
 @pytest.mark.slow
@@ -163,10 +190,9 @@ def test_fast_mode_refit_and_delegation(fast_xgb):
     assert best.get_params()["gamma"] == search.best_params_["gamma"]
     assert best.n_estimators == 18
     reference = clone(_estimator("xgboost", rounds=18)).set_params(**search.best_params_).fit(X, y)
-    assert np.array_equal(search.predict_proba(X), reference.predict_proba(X))
-    assert np.array_equal(search.predict(X), reference.predict(X))
+    _assert_same_refit(best, reference, X)
     np.testing.assert_array_equal(search.classes_, np.array(["no", "yes"]))
-    assert search.score(X, y) == average_precision(reference, X, y)
+    assert search.score(X, y) == average_precision(best, X, y)
     assert search.n_features_in_ == 5
 
 
@@ -341,3 +367,170 @@ def test_without_lightgbm_process_params_exhaustive_fits_and_fast_says_why(monke
                                   reference.cv_results_["mean_test_score"])
     with pytest.raises(ValueError, match="_process_params is missing"):
         FocalSearchCV(est, grid, cv=2).fit(X, y)
+
+
+# --- the refit's probability calibration from the out-of-fold margins (issue 18) ------------------
+def _out_of_fold(est, params, X, y, folds, w=None):
+    """The best candidate fitted by the estimator on each fold: (codes, margins, weights) of the
+    held-out parts, concatenated in fold order."""
+    codes, margins, weights = [], [], []
+    for train, test in folds:
+        fit = {} if w is None else {"sample_weight": w[train]}
+        model = clone(est).set_params(**params).fit(X[train], y[train], **fit)
+        margins.append(_focal_margin(model, X[test])[0])
+        codes.append(np.searchsorted(model.classes_, y[test]))
+        weights.append(None if w is None else w[test])
+    return (np.concatenate(codes), np.concatenate(margins, axis=0),
+            None if w is None else np.concatenate(weights))
+
+
+@pytest.mark.parametrize("mode", ["fast", "exhaustive"])
+@pytest.mark.parametrize("library, n_classes, weighted", [
+    ("xgboost", 2, True), ("lightgbm", 2, False), ("xgboost", 3, False), ("lightgbm", 3, True),
+])
+def test_refit_calibration_is_the_fit_on_the_out_of_fold_margins(library, n_classes, weighted,
+                                                                 mode, caplog):
+    """Without an eval set, the refit's (s, T) are fit_strength_temperature on the best
+    candidate's out-of-fold margins (with the held-out rows' sample weights), said in
+    probability_calibration_ and logged; the trees are those of a plain refit."""
+    X, y = _data(n_classes, n=300, seed=8)
+    w = np.random.default_rng(2).uniform(0.5, 2.0, len(y)) if weighted else None
+    fit = {} if w is None else {"sample_weight": w}
+    est = _estimator(library, rounds=12)
+    with caplog.at_level(logging.INFO, logger="focalboost"):
+        search = FocalSearchCV(est, {"gamma": [1.0, 3.0], "alpha": [None, "balanced"]}, cv=3,
+                               mode=mode).fit(X, y, **fit)
+    best = search.best_estimator_
+    folds = list(StratifiedKFold(3).split(X, y))  # what cv=3 gives a classifier
+    codes, margin, weights = _out_of_fold(est, search.best_params_, X, y, folds, w)
+    s, T = fit_strength_temperature(best.loss_, codes, margin, weights)
+    assert (best.strength_, best.temperature_) != (1.0, 1.0)
+    assert best.strength_ == pytest.approx(s, rel=1e-6, abs=1e-9)
+    assert best.temperature_ == pytest.approx(T, rel=1e-6)
+    where = "fitted on the out-of-fold margins of FocalSearchCV's 3 folds"
+    assert where in best.probability_calibration_ and "300 rows" in best.probability_calibration_
+    assert where in caplog.text
+    # the trees are the plain refit's; the probabilities are the tempered posterior of its margins
+    reference = clone(est).set_params(**search.best_params_).fit(X, y, **fit)
+    _assert_same_refit(best, reference, X)
+    np.testing.assert_array_equal(
+        search.predict_proba(X),
+        tempered_posterior(best.loss_, _focal_margin(best, X)[0], best.temperature_,
+                           best.strength_))
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_refit_calibration_every_door_agrees(library, tmp_path):
+    """The out-of-fold (s, T) are where the eval-set ones go: the estimator, the booster (native
+    predict_proba, pickles), model files and ONNX give the same probabilities."""
+    import xgboost as xgb
+
+    from focalboost import lightgbm as flgb
+    from focalboost import xgboost as fxgb
+
+    X, y = _data(3, n=300, seed=9)
+    search = FocalSearchCV(_estimator(library, rounds=10), {"gamma": [1.0, 3.0]}, cv=3).fit(X, y)
+    best = search.best_estimator_
+    expected = best.predict_proba(X)
+    assert (best.strength_, best.temperature_) != (1.0, 1.0)
+    np.testing.assert_array_equal(
+        expected, tempered_posterior(best.loss_, _focal_margin(best, X)[0], best.temperature_,
+                                     best.strength_))
+    if library == "xgboost":
+        native = fxgb.predict_proba(best.get_booster(), xgb.DMatrix(X), best.loss_)
+        path = tmp_path / "model.json"
+    else:
+        native = flgb.predict_proba(best.booster_, X, best.loss_, 0.0)
+        path = tmp_path / "model.txt"
+    np.testing.assert_array_equal(native, expected)
+    best.save_model(path)
+    loaded = type(best)().load_model(path)
+    assert (loaded.strength_, loaded.temperature_) == (best.strength_, best.temperature_)
+    assert loaded.probability_calibration_ == best.probability_calibration_
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(search)).predict_proba(X), expected)
+    ort = pytest.importorskip("onnxruntime")
+    from focalboost import onnx as fonnx
+
+    X32 = X.astype(np.float32)
+    session = ort.InferenceSession(fonnx.to_onnx(best, X32).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    _, proba = session.run(["label", "probabilities"], {session.get_inputs()[0].name: X32})
+    assert np.max(np.abs(proba - best.predict_proba(X32))) <= 1e-5
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_refit_with_an_eval_set_keeps_its_own_calibration(library, caplog):
+    """An eval set passed to the refit wins: (s, T) are fitted there, as by the estimator alone;
+    the log says the out-of-fold margins were not used."""
+    import lightgbm as lgb
+
+    X, y = _data(n=300, seed=10)
+    X_valid, y_valid = _data(n=200, seed=11)
+    est = _estimator(library, rounds=30)
+    if library == "xgboost":
+        est.set_params(early_stopping_rounds=5)
+        fit = dict(eval_set=[(X_valid, y_valid)], verbose=False)
+    else:
+        fit = dict(eval_set=[(X_valid, y_valid)], callbacks=[lgb.early_stopping(5, verbose=False)])
+    with caplog.at_level(logging.INFO, logger="focalboost"):
+        search = FocalSearchCV(est, {"gamma": [1.0, 3.0]}, cv=3).fit(X, y, **fit)
+    best = search.best_estimator_
+    alone = clone(est).set_params(**search.best_params_).fit(X, y, **fit)
+    assert (best.strength_, best.temperature_) == (alone.strength_, alone.temperature_)
+    assert best.probability_calibration_ == alone.probability_calibration_
+    assert "the last eval_set" in best.probability_calibration_
+    assert "out-of-fold margins not used (the refit is given an evaluation set" in caplog.text
+    np.testing.assert_array_equal(search.predict_proba(X), alone.predict_proba(X))
+
+
+@pytest.mark.parametrize("mode", ["fast", "exhaustive"])
+def test_calibrate_false_keeps_the_exact_posterior_and_says_so(mode, caplog):
+    X, y = _data(n=200, seed=12)
+    est = _estimator("lightgbm", rounds=6)
+    with caplog.at_level(logging.INFO, logger="focalboost"):
+        search = FocalSearchCV(est, {"gamma": [1.0, 2.0]}, cv=2, mode=mode,
+                               calibrate=False).fit(X, y)
+    best = search.best_estimator_
+    assert (best.strength_, best.temperature_) == (1.0, 1.0)
+    assert "out-of-fold margins not used (calibrate=False)" in caplog.text
+    reference = clone(est).set_params(**search.best_params_).fit(X, y)
+    np.testing.assert_array_equal(search.predict_proba(X), reference.predict_proba(X))
+    with pytest.raises(ValueError, match="calibrate must be 'auto' or False, got 0"):
+        FocalSearchCV(est, cv=2, calibrate=0).fit(X, y)
+
+
+def test_refit_calibration_of_a_pipeline():
+    """Exhaustive mode's plain fits (a Pipeline): the margins of the fold pipelines."""
+    X, y = _data(n=240, seed=13)
+    pipe = Pipeline([("scale", StandardScaler()), ("focal", _estimator("xgboost", rounds=8))])
+    search = FocalSearchCV(pipe, {"focal__gamma": [1.0, 3.0]}, mode="exhaustive", cv=3).fit(X, y)
+    focal = search.best_estimator_.steps[-1][1]
+    folds = list(StratifiedKFold(3).split(X, y))
+    codes, margin, _ = _out_of_fold(pipe, search.best_params_, X, y, folds)
+    s, T = fit_strength_temperature(focal.loss_, codes, margin)
+    assert (focal.strength_, focal.temperature_) == (s, T)
+    assert "out-of-fold margins" in focal.probability_calibration_
+
+
+def test_a_probability_mode_without_calibration_is_left_alone():
+    X, y = _data(n=200, seed=14)
+    est = _estimator("xgboost", rounds=6).set_params(probability="posterior")
+    search = FocalSearchCV(est, {"gamma": [1.0, 2.0]}, cv=2).fit(X, y)
+    best = search.best_estimator_
+    assert (best.strength_, best.temperature_) == (1.0, 1.0)
+    assert "out-of-fold" not in best.probability_calibration_
+
+
+def test_a_meta_estimator_refit_keeps_its_calibration_and_says_so(caplog):
+    from sklearn.datasets import make_multilabel_classification
+    from sklearn.multioutput import MultiOutputClassifier
+
+    X, Y = make_multilabel_classification(200, 5, n_classes=2, random_state=0)
+    meta = MultiOutputClassifier(_estimator("xgboost", rounds=5))
+    with caplog.at_level(logging.INFO, logger="focalboost"):
+        search = FocalSearchCV(meta, {"estimator__gamma": [1.0, 2.0]}, mode="exhaustive", cv=2,
+                               scoring="roc_auc").fit(X, Y)
+    assert "the refit is a MultiOutputClassifier" in caplog.text
+    for model in search.best_estimator_.estimators_:
+        assert (model.strength_, model.temperature_) == (1.0, 1.0)

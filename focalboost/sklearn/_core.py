@@ -163,7 +163,8 @@ default=None
         the raw output) of the margins divided by a temperature ``temperature_``, both fitted
         (log loss) on the last ``eval_set`` at the best iteration
         (:mod:`focalboost.calibration`); without an evaluation set they are 1 and 1, the exact
-        posterior (``probability_calibration_`` says which). ``"focal"`` returns the raw sigmoid/softmax of
+        posterior, unless :class:`~focalboost.FocalSearchCV` refits the model (it fits them on
+        its out-of-fold margins; ``probability_calibration_`` says which). ``"focal"`` returns the raw sigmoid/softmax of
         the margins. Both corrections are monotone in the margin, so binary rankings (ROC/PR
         AUC) do not change. ``predict`` returns ``classes_[argmax(predict_proba(X))]`` in every
         mode (multi-label: each label's probability > 1/2). With ``alpha``, the cost-weighted
@@ -190,7 +191,9 @@ FOCAL_ATTRIBUTES_DOC = """
         The factor applied to gradients and hessians.
     temperature_, strength_ : float
         The temperature and correction strength of ``probability="auto"``: fitted on the last
-        ``eval_set`` (at the best iteration), 1.0 and 1.0 (the exact posterior) without one.
+        ``eval_set`` (at the best iteration), 1.0 and 1.0 (the exact posterior) without one;
+        a refit of :class:`~focalboost.FocalSearchCV` fits them on the search's out-of-fold
+        margins instead.
     probability_calibration_ : str
         Where they come from, in words (also logged on the ``focalboost`` logger)."""
 
@@ -859,7 +862,9 @@ def calibrate_probability(estimator, y_codes=None, margin=None, sample_weight=No
     (:func:`focalboost.calibration.fit_strength_temperature`). Without (``margin`` None: no
     evaluation set, or only the training data, or a multi-label model): 1.0 and 1.0, the exact
     posterior, and ``reason`` says why. Fitting more models (an internal split, cross-fitting) would change the
-    model and cost more fits: focalboost does not do it behind the user's back.
+    model and cost more fits: an estimator's ``fit`` does not do it behind the user's back;
+    :class:`focalboost.FocalSearchCV` has those fits anyway and passes their out-of-fold margins
+    (through the estimators' ``_calibrate_on``, which calls this).
     """
     from ..calibration import fit_rows, fit_strength_temperature, has_weight
 

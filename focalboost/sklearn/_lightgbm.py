@@ -318,11 +318,19 @@ class FocalLGBMClassifier(LGBMClassifier):
             margin = margin + np.asarray(given, dtype=np.float64).reshape(margin.shape, order="F")
         where = "the last eval_set" + (f" at best_iteration_ {self.best_iteration_}"
                                        if self.best_iteration_ else "")
-        calibrate_probability(self, y_eval, margin, weight, source=where)
+        self._calibrate_on(y_eval, margin, weight, where)
+
+    def _calibrate_on(self, y_codes, margin, sample_weight, source):
+        """Fit ``strength_``/``temperature_`` on held-out ``margin`` (the last eval_set, or
+        ``FocalSearchCV``'s out-of-fold margins) and store them wherever the model is read
+        from: the estimator and its booster (``focalboost.lightgbm.predict_proba``, pickles;
+        model files read the estimator's)."""
+        fitted = calibrate_probability(self, y_codes, margin, sample_weight, source=source)
         from .. import lightgbm as flgb
 
         setattr(self.booster_, flgb.TEMPERATURE_ATTR, self.temperature_)  # for flgb.predict_proba
         setattr(self.booster_, flgb.STRENGTH_ATTR, self.strength_)
+        return fitted
 
     # --- model files -----------------------------------------------------------------------------
     def save_model(self, fname):

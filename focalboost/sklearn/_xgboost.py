@@ -205,12 +205,20 @@ class FocalXGBClassifier(XGBClassifier):
         where = "the last eval_set" + (f" at best_iteration {self.best_iteration}"
                                        if hasattr(self, "best_iteration") and self.early_stopping_rounds
                                        else "")
-        calibrate_probability(self, y_eval, margin, weight, source=where)
+        self._calibrate_on(y_eval, margin, weight, where)
+
+    def _calibrate_on(self, y_codes, margin, sample_weight, source):
+        """Fit ``strength_``/``temperature_`` on held-out ``margin`` (the last eval_set, or
+        ``FocalSearchCV``'s out-of-fold margins) and store them wherever the model is read
+        from: the estimator and the booster's attributes (``focalboost.xgboost.predict_proba``,
+        model files, pickles)."""
+        fitted = calibrate_probability(self, y_codes, margin, sample_weight, source=source)
         from .. import xgboost as fxgb
 
         # the native helpers (focalboost.xgboost.predict_proba) and model files read it there
         self.get_booster().set_attr(**{fxgb.TEMPERATURE_ATTR: repr(self.temperature_),
                                        fxgb.STRENGTH_ATTR: repr(self.strength_)})
+        return fitted
 
     # --- predict ---------------------------------------------------------------------------------
     def _margin(self, X, float64=True, **kwargs):
