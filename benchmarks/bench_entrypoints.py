@@ -22,7 +22,9 @@ Parts (``python -m benchmarks --only NAME``, each with ``--quick``: tiny data, s
   rounds), with the RSS just before ``fit`` (the data alone).
 * ``startup``: a fresh process's first fit (import of the estimator + fit of 10 trees on 10k rows,
   timed from before the import), with the numba cache warm, and cold (``NUMBA_CACHE_DIR`` an empty
-  directory: the kernels compile).
+  directory: the kernels compile); the warm case also with ``n_jobs=1`` for both classifiers (no
+  OpenMP barriers, whose waits swing a 10-tree fit by seconds on a busy machine, so that what is
+  left is the start-up work itself). Each row gives the import time of both sides too.
 """
 
 from __future__ import annotations
@@ -315,6 +317,9 @@ else:
         from lightgbm import LGBMClassifier as C
     kw = dict(num_leaves=63, verbose=-1)
 focal = dict(gamma=2.0, alpha=0.25) if spec["focal"] else {{}}
+if spec.get("threads"):
+    kw["n_jobs"] = spec["threads"]
+imported = time.perf_counter() - t0
 if spec["part"] == "startup":
     rng = np.random.default_rng(0)
     X = rng.normal(size=(10_000, 20)).astype(np.float32)
@@ -322,7 +327,8 @@ if spec["part"] == "startup":
 C(n_estimators=spec["trees"], learning_rate=0.1, **kw, **focal).fit(X, y)
 seconds = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps(dict(seconds=seconds, peak_kb=peak, before_kb=before if spec["part"] == "memory" else 0)))
+print(json.dumps(dict(seconds=seconds, import_seconds=imported, peak_kb=peak,
+                      before_kb=before if spec["part"] == "memory" else 0)))
 """
 
 
@@ -367,15 +373,18 @@ def run_startup(quick=False, repeats=None, out=print):
     trees = 10
     out(f"\n### Start-up: a fresh process's first fit (import + fit, 10k x 20, {trees} trees), "
         f"{pairs} interleaved pairs per row (load average at start {load()})\n")
-    out("| library | numba cache | built-in s (median) | focal s (median) | pair differences s | "
-        "median difference s |")
-    out("|---|---|---:|---:|---|---:|")
+    out("| library | numba cache | threads | built-in s (median) | focal s (median) | import s, built-in / "
+        "focal (median) | pair differences s | median difference s |")
+    out("|---|---|---|---:|---:|---|---|---:|")
     results = {}
     for lib in ("xgboost", "lightgbm"):
-        spec = dict(part="startup", lib=lib, trees=trees)
-        _child(dict(spec, focal=True))  # fills the default cache (the "warm" rows)
-        for cache in ("warm", "cold"):
-            diffs, bs, fs = [], [], []
+        # threads 1: no OpenMP barriers, whose waits on a busy machine swing a 10-tree fit by
+        # seconds; what is left is the start-up work itself (imports, kernel loading, checks)
+        for cache, threads in (("warm", None), ("warm", 1), ("cold", None)):
+            spec = dict(part="startup", lib=lib, trees=trees, threads=threads)
+            if cache == "warm":
+                _child(dict(spec, focal=True))  # fills the default cache (the "warm" rows)
+            diffs, bs, fs, imports = [], [], [], []
             for i in range(pairs):
                 env = None
                 tmp = None
@@ -386,11 +395,13 @@ def run_startup(quick=False, repeats=None, out=print):
                 got = {focal: _child(dict(spec, focal=focal), env if focal else None) for focal in order}
                 if tmp is not None:
                     tmp.cleanup()
+                imports.append((got[False]["import_seconds"], got[True]["import_seconds"]))
                 bs.append(got[False]["seconds"])
                 fs.append(got[True]["seconds"])
                 diffs.append(got[True]["seconds"] - got[False]["seconds"])
-            out(f"| {lib} | {cache} | {np.median(bs):.2f} | {np.median(fs):.2f} | "
-                f"{', '.join(f'{v:+.2f}' for v in diffs)} | **{np.median(diffs):+.2f}** |")
-            results[(lib, cache)] = float(np.median(diffs))
+            ib, if_ = np.median(imports, axis=0)
+            out(f"| {lib} | {cache} | {threads or 'all'} | {np.median(bs):.2f} | {np.median(fs):.2f} | "
+                f"{ib:.2f} / {if_:.2f} | {', '.join(f'{v:+.2f}' for v in diffs)} | **{np.median(diffs):+.2f}** |")
+            results[(lib, cache) if threads is None else (lib, cache, threads)] = float(np.median(diffs))
     out(f"\nload average at end: {load()}")
     return results

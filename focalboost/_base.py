@@ -10,7 +10,6 @@ and ``_gradient_hessian`` on validated arrays without weights, and may add a fus
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize
 from scipy.special import expit, softmax
 
 from ._validation import as_labels, as_raw, as_weights, check_class_totals, check_data
@@ -155,6 +154,8 @@ class BinaryLossBase(_LossBase):
             hi *= 2.0
             if hi > 1e4:
                 raise ValueError("init_score: the summed gradient does not change sign above 1e4")
+        from scipy import optimize  # here, not at module level: importing it takes ~0.1-0.3 s
+
         return float(optimize.brentq(summed_gradient, lo, hi, xtol=1e-15, rtol=8.9e-16, maxiter=200))
 
 
@@ -191,6 +192,8 @@ class MulticlassLossBase(_LossBase):
             value = float(np.sum(self.loss(labels, Z, totals)))
             grad, _ = self.gradient_hessian(labels, Z, totals)
             return value, grad.sum(axis=0)
+
+        from scipy import optimize  # imported on first use (see BinaryLossBase.init_score)
 
         start = np.log(totals) - np.log(totals).mean()
         result = optimize.minimize(

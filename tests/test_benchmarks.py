@@ -139,7 +139,7 @@ def test_issue17_parts_run_quick(part):
         "entrypoints": 2 * 2 + 2 * 2 + 2,  # binary and K=10: 4 entry points; multi-label: XGBoost's 2
         "predict": 4,  # XGBoost and LightGBM, binary and K=10
         "memory": 2,
-        "startup": 4,  # two libraries, warm and cold cache
+        "startup": 6,  # two libraries: warm cache (all threads, 1 thread), cold cache
     }[part]
     assert len(rows) == expected, text
     for row in rows:
@@ -149,7 +149,7 @@ def test_issue17_parts_run_quick(part):
                         "focalboost.lightgbm hooks", "multi-label L=5"],
         "predict": ["FocalXGBClassifier", "FocalLGBMClassifier", "multiclass K=10"],
         "memory": ["| xgboost |", "| lightgbm |"],
-        "startup": ["| warm |", "| cold |"],
+        "startup": ["| warm | all |", "| warm | 1 |", "| cold | all |"],
     }[part]:
         assert name in text
 

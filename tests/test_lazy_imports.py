@@ -53,3 +53,17 @@ def test_lazy_names_are_listed_and_resolve():
 def test_search_loads_no_booster_until_used():
     loaded = _loaded_after("from focalboost import FocalSearchCV")
     assert "xgboost" not in loaded and "lightgbm" not in loaded
+
+
+def _modules_loaded_after(code, names):
+    script = f"import sys, json\n{code}\nprint(json.dumps([m for m in {names!r} if m in sys.modules]))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_import_loads_neither_numba_nor_scipy_optimize():
+    # start-up (issue 17, part 5): scipy.optimize is imported for an init score only, numba and the
+    # kernels at the first kernel call (the boosting libraries may import scipy.optimize themselves)
+    assert _modules_loaded_after("import focalboost", ("numba", "scipy.optimize")) == []
+    code = "from focalboost import FocalXGBClassifier, FocalLGBMClassifier"
+    assert _modules_loaded_after(code, ("numba", "focalboost._kernels")) == []

@@ -409,6 +409,22 @@ def test_any_labels(focal, kwargs, labels):
 
 
 @pytest.mark.parametrize("focal, kwargs", ESTIMATORS, ids=IDS)
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_float32_codes_as_labels_give_the_same_model(focal, kwargs, task):
+    # float32 labels 0..K-1 (signed zeros too) are handed to XGBoost as they are, uncopied
+    # (focalboost/sklearn/_xgboost.py: _float32_codes); the margins must be those of int64 labels
+    X, codes = _multiclass() if task == "multiclass" else _binary()
+    y32 = codes.astype(np.float32)
+    y32[np.flatnonzero(codes == 0)[:3]] = -0.0
+    assert np.signbit(y32).any()
+    on_int = focal(**kwargs).fit(X, codes.astype(np.int64))
+    on_float32 = focal(**kwargs).fit(X, y32)
+    np.testing.assert_array_equal(on_float32.classes_, [0.0, 1.0] if task == "binary" else [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(_margins(on_float32, X), _margins(on_int, X))
+    assert np.signbit(y32).sum() == 3  # the user's labels untouched
+
+
+@pytest.mark.parametrize("focal, kwargs", ESTIMATORS, ids=IDS)
 def test_pandas_input(focal, kwargs):
     X, y = _binary()
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
