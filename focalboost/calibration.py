@@ -210,6 +210,17 @@ def fit_rows(n, n_columns=1):
     return np.sort(np.random.default_rng(0).choice(n, size=max_rows, replace=False))
 
 
+def fit_held_out(loss, y, margin, sample_weight=None):
+    """:func:`fit_strength_temperature` on the rows :func:`fit_rows` picks from held-out
+    ``(y, margin, sample_weight)`` (an empty ``sample_weight``: no weights), what every door that
+    fits (s, T) calls. Returns ``(strength, temperature, rows)``, ``rows`` the indices used."""
+    y, margin = np.asarray(y), np.asarray(margin)
+    rows = fit_rows(y.shape[0], 1 if margin.ndim == 1 else margin.shape[1])  # a fixed-seed sample
+    w = None if sample_weight is None or np.size(sample_weight) == 0 else np.asarray(sample_weight)[rows]
+    s, T = fit_strength_temperature(loss, y[rows], margin[rows], w)
+    return s, T, rows
+
+
 def has_weight(sample_weight):
     """Whether rows of these weights (None: all 1) carry information: a positive finite sum."""
     if sample_weight is None or np.size(sample_weight) == 0:

@@ -252,13 +252,10 @@ def calibrate(booster, X, y, loss, init, sample_weight=None, **kwargs):
     temperature : float
         The fitted temperature T.
     """
-    from .calibration import fit_rows, fit_strength_temperature
+    from .calibration import fit_held_out
 
     margin = predict_margin(booster, X, init, **kwargs)
-    y = np.asarray(y)
-    rows = fit_rows(y.shape[0], 1 if margin.ndim == 1 else margin.shape[1])  # a fixed-seed sample
-    w = None if sample_weight is None else np.asarray(sample_weight)[rows]
-    s, T = fit_strength_temperature(check_loss(loss), y[rows], margin[rows], w)
+    s, T, _ = fit_held_out(check_loss(loss), y, margin, sample_weight)
     setattr(booster, TEMPERATURE_ATTR, T)
     setattr(booster, STRENGTH_ATTR, s)
     return s, T

@@ -323,14 +323,12 @@ def calibrate(booster, dmatrix, loss):
     temperature : float
         The fitted temperature T.
     """
-    from .calibration import fit_rows, fit_strength_temperature
+    from .calibration import fit_held_out
 
     loss = check_loss(loss)
     y = _info(dmatrix, "label")
-    weight = _info(dmatrix, "weight")
     margin = _raw(loss, predict_margin(booster, dmatrix), y.shape[0])
-    rows = fit_rows(y.shape[0], 1 if margin.ndim == 1 else margin.shape[1])  # a fixed-seed sample
-    s, T = fit_strength_temperature(loss, y[rows], margin[rows], weight[rows] if weight.size else None)
+    s, T, rows = fit_held_out(loss, y, margin, _info(dmatrix, "weight"))
     booster.set_attr(**{TEMPERATURE_ATTR: repr(T), STRENGTH_ATTR: repr(s)})
     _logger.info("focalboost: xgboost: strength %.4g and temperature %.6g fitted on %d of %d "
                  "held-out rows (log loss) for predict_proba(probability='auto')", s, T,

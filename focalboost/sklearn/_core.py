@@ -866,7 +866,7 @@ def calibrate_probability(estimator, y_codes=None, margin=None, sample_weight=No
     :class:`focalboost.FocalSearchCV` has those fits anyway and passes their out-of-fold margins
     (through the estimators' ``_calibrate_on``, which calls this).
     """
-    from ..calibration import fit_rows, fit_strength_temperature, has_weight
+    from ..calibration import fit_held_out, has_weight
 
     if margin is not None and not has_weight(sample_weight):
         margin, reason = None, "the last eval_set's sample weights sum to 0"
@@ -878,10 +878,7 @@ def calibrate_probability(estimator, y_codes=None, margin=None, sample_weight=No
         )
     else:
         n = np.shape(margin)[0]
-        rows = fit_rows(n, 1 if np.ndim(margin) == 1 else np.shape(margin)[1])
-        w = None if sample_weight is None or np.size(sample_weight) == 0 else np.asarray(sample_weight)[rows]
-        s, T = fit_strength_temperature(estimator.loss_, np.asarray(y_codes)[rows],
-                                        np.asarray(margin)[rows], w)
+        s, T, rows = fit_held_out(estimator.loss_, y_codes, margin, sample_weight)
         estimator.strength_, estimator.temperature_ = s, T
         used = f"{n} rows" if rows.shape[0] == n else f"a fixed-seed sample of {rows.shape[0]} of its {n} rows"
         estimator.probability_calibration_ = (
