@@ -294,8 +294,6 @@ def fit_strength_temperature(loss, y, margin, sample_weight=None):
     temperature : float
         T in ``TEMPERATURE_BOUNDS``.
     """
-    from scipy.optimize import minimize_scalar as search
-
     y, margin, sample_weight = _check_fit_input(y, margin, sample_weight)
 
     def log_loss_at(s, T):
@@ -314,7 +312,7 @@ def fit_strength_temperature(loss, y, margin, sample_weight=None):
     values = [best_at(s) for s in grid]
     k = int(np.argmin(values))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
-    search(best_at, bounds=(lo, hi), method="bounded", options={"xatol": 1e-2})
+    minimize_scalar(best_at, bounds=(lo, hi), method="bounded", options={"xatol": 1e-2})
     for s in (0.0, 1.0):  # the corners at T = 1 (the raw and the exact output)
         value = log_loss_at(s, 1.0)
         if value <= tried[s][0]:
