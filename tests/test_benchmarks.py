@@ -108,16 +108,18 @@ def test_quick_search_benchmark():
     """``python -m benchmarks --only search --quick``: the three searches, both libraries, both
     data sets, with their best parameters and held-out AP."""
     lines = []
-    assert run.main(["--quick", "--only", "search"], out=lines.append) == 0
+    assert run.main(["--quick", "--only", "search", "--search-rules", "0,0"],
+                    out=lines.append) == 0
     text = "\n".join(lines)
     for title in ("### Search: xgboost, nassCDS", "### Search: lightgbm, nassCDS",
                   "### Search: xgboost, synthetic", "### Search: lightgbm, synthetic"):
         assert title in text
-    for name in ("GridSearchCV", "FocalSearchCV fast", "FocalSearchCV exhaustive"):
-        rows = re.findall(rf"^\| {name} \| [0-9.]+ \| [0-9.]+x \| gamma=[^|]+ \| [0-9.]+ \| [-+][0-9.]+ \|$",
-                          text, flags=re.M)
+    for name in ("GridSearchCV", "FocalSearchCV fast", "FocalSearchCV fast, RUNG_SE=0,0",
+                 "FocalSearchCV exhaustive"):
+        rows = re.findall(rf"^\| {re.escape(name)} \| [0-9.]+ \| [0-9.]+x \| gamma=[^|]+ \| [0-9.]+ "
+                          r"\| [-+][0-9.]+ \| [0-9.]+ n[^|]* \|$", text, flags=re.M)
         assert len(rows) == 4, (name, text)
     # exhaustive mode refits GridSearchCV's model: the same held-out AP, to the last digit
     assert text.count("| FocalSearchCV exhaustive |") == 4
     for row in re.findall(r"^\| FocalSearchCV exhaustive .*$", text, flags=re.M):
-        assert row.endswith("| +0.0000 |"), row
+        assert row.endswith("| +0.0000 | 12 n |"), row
