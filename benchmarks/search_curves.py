@@ -62,60 +62,72 @@ def record(data, library, path):
 
 
 # --- rules ---------------------------------------------------------------------------------------
-def keep_top(fold_scores, keep):
-    """The current rule: the best ``keep`` by mean score (ties: grid order)."""
-    means = fold_scores.mean(axis=1)
-    order = sorted(range(len(means)), key=lambda j: (-means[j], j))
+def _top(key, keep):
+    order = sorted(range(len(key)), key=lambda j: (-key[j], j))
     return sorted(order[:keep])
 
 
-def simulate_rule(scores, checkpoints, budgets, select, n):
-    """(rounds trained per fold in units of n, final candidate, reached per candidate)."""
+def replay(scores, checkpoints, budgets, rung_se=(), trend=False):
+    """Replay fast mode on recorded curves: (rounds trained per fold in units of n, candidates
+    at each rung, final candidate). ``rung_se``: focalboost.search.RUNG_SE; ``trend``: rank a
+    rung by score + (score - score at half the rung's budget) instead (best third only)."""
+    from focalboost.search import HALVING_FACTOR, _rung_keep
+
     at = {c: j for j, c in enumerate(checkpoints)}
-    alive = list(range(scores.shape[0]))
-    trained = 0.0
-    previous = 0
+    n = checkpoints[-1]
+    alive, previous, trained, sizes = list(range(scores.shape[0])), 0, 0.0, []
     for r, b in enumerate(budgets):
         trained += len(alive) * (b - previous) / n
         previous = b
-        s = scores[alive][:, :, at[b]]
+        sizes.append(len(alive))
+        fold_scores = scores[alive][:, :, at[b]]
+        means = fold_scores.mean(axis=1)
         if r + 1 == len(budgets):
-            means = s.mean(axis=1)
-            return trained, alive[min(range(len(alive)), key=lambda j: (-means[j], j))], alive
-        prev_s = scores[alive][:, :, at[budgets[r - 1]]] if r else None
-        kept = select(s, prev_s, len(alive))
+            return trained, sizes, alive[min(range(len(alive)), key=lambda j: (-means[j], j))]
+        keep = max(1, -(-len(alive) // HALVING_FACTOR))
+        if trend:
+            half = min(checkpoints, key=lambda c: abs(c - b / 2))
+            key = 2 * means - scores[alive][:, :, at[half]].mean(axis=1)
+            kept = _top(key, keep)
+        else:
+            kept = _rung_keep(fold_scores, keep, rung_se[r] if r < len(rung_se) else 0.0)
         alive = [alive[j] for j in kept]
 
 
-def simulate(paths):
-    from focalboost.search import HALVING_FACTOR, _budgets, _rung_keep
+RULES = {  # name: (budgets as fractions of n rounds, RUNG_SE, trend)
+    "n/9, n/3, n: best third (before)": ((9, 3, 1), (0, 0), False),
+    "n/9, n/3, n: RUNG_SE=0.5,0": ((9, 3, 1), (0.5, 0), False),
+    "n/9, n/3, n: RUNG_SE=1,0 (new default)": ((9, 3, 1), (1, 0), False),
+    "n/9, n/3, n: RUNG_SE=2,0": ((9, 3, 1), (2, 0), False),
+    "n/9, n/3, n: RUNG_SE=0.5,0.5": ((9, 3, 1), (0.5, 0.5), False),
+    "n/9, n/3, n: RUNG_SE=1,1": ((9, 3, 1), (1, 1), False),
+    "n/9, n/3, n: trend (score + slope since half the budget)": ((9, 3, 1), (), True),
+    "n/6, n/3, n: best third": ((6, 3, 1), (0, 0), False),
+    "n/6, n/3, n: RUNG_SE=1,0": ((6, 3, 1), (1, 0), False),
+    "n/3, n: best third": ((3, 1), (0,), False),
+}
 
+
+def simulate(paths, out=print):
+    out("| case | rule | rounds per fold | candidates per rung | choice | held-out AP - "
+        "GridSearchCV's |")
+    out("|---|---|---|---|---|---|")
     for path in paths:
         d = np.load(path)
-        scores, checkpoints, held = d["scores"], list(d["checkpoints"]), d["held_out"]
+        scores, checkpoints, held = d["scores"], [int(c) for c in d["checkpoints"]], d["held_out"]
         n = checkpoints[-1]
-        means_n = scores[:, :, -1].mean(axis=1)
-        grid_choice = min(range(len(means_n)), key=lambda j: (-means_n[j], j))
-        print(f"\n{d['data']} {d['library']}: GridSearchCV's choice {d['candidates'][grid_choice]} "
-              f"held-out AP {held[grid_choice]:.4f}")
-        rules = {
-            "top third (current)": lambda s, p, c: keep_top(s, max(1, -(-c // HALVING_FACTOR))),
-        }
-        for z in (0.5, 1.0, 2.0):
-            rules[f"top third + within {z:g} paired SE"] = (
-                lambda s, p, c, z=z: _rung_keep(s, max(1, -(-c // HALVING_FACTOR)), z))
-        rules["trend (score + slope)"] = lambda s, p, c: keep_top(
-            s if p is None else 2 * s - p, max(1, -(-c // HALVING_FACTOR)))
-        schedules = {"n/9, n/3, n": _budgets(n), "n/3, n": [-(-n // 3), n],
-                     "n/6, n/3, n": [-(-n // 6), -(-n // 3), n]}
-        for sname, budgets in schedules.items():
+        final = scores[:, :, -1].mean(axis=1)
+        grid_choice = min(range(len(final)), key=lambda j: (-final[j], j))
+        case = f"{d['data']} {d['library']}"
+        out(f"| {case} | GridSearchCV | 12 n | 12 | {d['candidates'][grid_choice]} | "
+            f"(AP {held[grid_choice]:.4f}) |")
+        for name, (fractions, rung_se, trend) in RULES.items():
+            budgets = [-(-n // f) for f in fractions]
             if any(b not in checkpoints for b in budgets):
                 continue
-            for rname, rule in rules.items():
-                trained, choice, final = simulate_rule(scores, checkpoints, budgets, rule, n)
-                print(f"  {sname:12s} {rname:34s} rounds/fold {trained:5.2f} n "
-                      f"(grid 12) final {len(final):2d} choice {d['candidates'][choice]:42s} "
-                      f"dAP {held[choice] - held[grid_choice]:+.4f}")
+            trained, sizes, choice = replay(scores, checkpoints, budgets, rung_se, trend)
+            out(f"| {case} | {name} | {trained:.2f} n | {', '.join(map(str, sizes))} | "
+                f"{d['candidates'][choice]} | {held[choice] - held[grid_choice]:+.4f} |")
 
 
 if __name__ == "__main__":
