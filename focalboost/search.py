@@ -177,17 +177,29 @@ refit_time_, classes_, n_features_in_
        fold's training part, and its booster parameters from the estimator itself
        (``XGBClassifier`` parameters / ``LGBMClassifier._process_params``), so a candidate trained
        to ``n_estimators`` rounds is the model ``fit`` would give on that fold.
-    3. *Successive halving over boosting rounds.* All candidates are trained on every fold to
-       ``ceil(n_estimators / 9)`` rounds and scored on the fold's held-out part with the scorer
-       (the estimator's ``predict_proba`` rule on the booster's margins); the candidates are
-       ranked by their mean score over the folds and the best ``ceil(c / 3)`` continue (their
-       boosters continue: no round is trained twice) to ``ceil(n_estimators / 3)`` rounds,
-       are scored and ranked again, and the best third of those to ``n_estimators`` rounds.
-       The best candidate at ``n_estimators`` rounds wins, so ``best_score_`` is a score of the
-       same model ``GridSearchCV`` would score. Ties (equal mean scores) go to the candidate
-       first in ``param_grid`` order, as in ``GridSearchCV``. A NaN score ranks last. On the
-       default binary grid that is 12 candidates, then 4, then 2: 3.6 ``n_estimators`` worth of
-       rounds per fold instead of 12.
+    3. *Successive halving over boosting rounds, keeping what a rung cannot tell apart.* All
+       candidates are trained on every fold to ``ceil(n_estimators / 9)`` rounds and scored on
+       the fold's held-out part (the same folds and rows ``GridSearchCV`` scores) with the
+       scorer (the estimator's ``predict_proba`` rule on the booster's margins). The ``c``
+       candidates are ranked by their mean score over the folds (ties: first in ``param_grid``
+       order; a NaN mean last) and the best ``ceil(c / 3)`` continue. Let ``L`` be the last of
+       them: every other candidate ``j`` continues too when the rung cannot tell it from ``L``,
+       that is when the mean of the fold-wise differences ``d_k = score_k(L) - score_k(j)``
+       (paired: the same fold ``k``) is at most one standard error of them,
+       ``mean(d) <= 1 * std(d, ddof=1) / sqrt(n_folds)`` (with one fold: only an exact tie). The
+       survivors' boosters continue (no round is trained twice) to ``ceil(n_estimators / 3)``
+       rounds, are scored and ranked again, and the best ``ceil(c / 3)`` of them (no extension
+       at this rung) to ``n_estimators`` rounds. The best candidate at ``n_estimators`` rounds
+       wins (ties: first in ``param_grid`` order), so ``best_score_`` is a score of the same
+       model ``GridSearchCV`` would score. The extension guards against rank reversals (a
+       candidate behind at ``n_estimators / 9`` rounds, ahead at ``n_estimators``) where the
+       folds cannot separate the candidates, and costs nothing where they can; it applies at
+       the first rung only, whose scores are the furthest from the final ones and where a kept
+       candidate costs ``2 n_estimators / 9`` rounds per fold (at the second rung
+       ``2 n_estimators / 3``). On the default binary grid that is 12 candidates, then 4 or more
+       (all 12 at most), then a third of those: 3.6 ``n_estimators`` worth of rounds per fold
+       when nothing is added, instead of 12. The log (INFO) says when a rung keeps more than
+       ``ceil(c / 3)``.
     4. *Early stopping only if the estimator asks for it.* Without it, every candidate is scored
        at the rung's round budget, never at a round chosen on the held-out part it is scored on
        (that would favour candidates by noise). With early stopping on an evaluation set (fit
