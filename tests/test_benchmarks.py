@@ -123,3 +123,29 @@ def test_quick_search_benchmark():
     assert text.count("| FocalSearchCV exhaustive |") == 4
     for row in re.findall(r"^\| FocalSearchCV exhaustive .*$", text, flags=re.M):
         assert row.endswith("| +0.0000 | 12 n |"), row
+
+
+def test_search_curves_replay(tmp_path):
+    """benchmarks/search_curves.py replays rung rules on recorded curves: GridSearchCV's choice
+    is the best at n rounds; plain halving (12, 4, 2 candidates: 3.64 n rounds per fold) drops a
+    candidate that is clearly last from 12 rounds on, even if it is best at n (a rank reversal)."""
+    import numpy as np
+
+    from benchmarks import search_curves
+
+    checkpoints = list(search_curves.CHECKPOINTS)
+    rng = np.random.default_rng(0)
+    scores = np.empty((12, 3, len(checkpoints)))
+    for i in range(12):
+        scores[i] = 0.5 + 0.01 * i + rng.normal(0, 1e-4, (3, 1))  # 11 best at every rung ...
+    scores[0, :, checkpoints.index(12):] = 0.2  # ... but 0 is last at 12 rounds
+    scores[0, :, -1] = 0.9  # and best at 100
+    held = np.linspace(0.1, 0.2, 12)
+    np.savez(tmp_path / "c.npz", scores=scores, checkpoints=np.array(checkpoints), held_out=held,
+             candidates=np.array([f"c{i}" for i in range(12)]), data="toy", library="none")
+    trained, sizes, choice = search_curves.replay(scores, checkpoints, [12, 34, 100], (0, 0))
+    assert sizes == [12, 4, 2] and choice != 0 and trained == pytest.approx(3.64)
+    lines = []
+    search_curves.simulate([tmp_path / "c.npz"], out=lines.append)
+    assert any("| toy none | GridSearchCV | 12 n | 12 | c0 |" in line for line in lines)
+    assert any("n/3, n: best third" in line for line in lines)
