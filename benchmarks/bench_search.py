@@ -16,6 +16,11 @@ Timing: the three searches of a (data, library) pair run interleaved, in the ord
 G F E, E F G, G F E, ... (``--repeats`` rounds); ``ratio`` is the median over the rounds of each
 round's time divided by that round's ``GridSearchCV`` time. The machine's load average is printed
 with every table. Run through ``python -m benchmarks --only search``.
+
+``--search-rules "0.5,0;0,0"`` adds fast-mode searches with other rung rules (each a value of
+``focalboost.search.RUNG_SE``, set for that search only: the standard errors each rung's
+extension allows; ``0,0`` is plain successive halving, the best third at each rung), interleaved
+with the others; ``--no-exhaustive`` leaves exhaustive mode out.
 """
 
 from __future__ import annotations
@@ -62,14 +67,20 @@ def estimator(library, quick):
     return FocalLGBMClassifier(n_jobs=1, random_state=0, verbose=-1, **trees)
 
 
-def searches(est):
+def rule_name(rung_se):
+    return f"FocalSearchCV fast, RUNG_SE={','.join(f'{z:g}' for z in rung_se)}"
+
+
+def searches(est, rules=()):
     from sklearn.model_selection import GridSearchCV
 
     from focalboost import FocalSearchCV
     from focalboost.search import average_precision, default_param_grid
 
     grid = default_param_grid(2)
-    return {
+    extra = {rule_name(rule): (lambda: FocalSearchCV(est, grid, cv=3, mode="fast", n_jobs=1))
+             for rule in rules}
+    return extra | {
         "GridSearchCV": lambda: GridSearchCV(est, grid, cv=3, scoring=average_precision,
                                              refit=True, n_jobs=1),
         "FocalSearchCV fast": lambda: FocalSearchCV(est, grid, cv=3, mode="fast", n_jobs=1),
@@ -82,33 +93,56 @@ def _load():
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
+def _rounds(search, est):
+    """Boosting rounds trained per fold, in units of n_estimators, and the candidates that
+    reached each rung (fast mode); GridSearchCV and exhaustive mode train all to n_estimators."""
+    results = getattr(search, "cv_results_", {})
+    n = est.get_params()["n_estimators"] or 100
+    if "n_rounds" not in results:
+        return f"{len(search.cv_results_['params'])} n"
+    reached = np.asarray(results["n_rounds"])
+    sizes = [int((reached >= b).sum()) for b in sorted(set(reached.tolist()))]
+    return f"{reached.sum() / n:.2f} n ({', '.join(map(str, sizes))})"
+
+
 def _params(params):
     alpha = params["alpha"]
     return f"gamma={params['gamma']:g}, alpha={'None' if alpha is None else alpha}"
 
 
 def run(quick=False, repeats=None, libs=("xgboost", "lightgbm"), data=("nasscds", "synthetic"),
-        out=print):
+        rules=(), exhaustive=True, out=print):
+    from focalboost import search as search_module
     from focalboost.search import average_precision
 
     repeats = repeats or (1 if quick else 2)
+    contenders = list(CONTENDERS[:2]) + [rule_name(r) for r in rules]
+    if exhaustive:
+        contenders.append(CONTENDERS[2])
+    rule_of = {rule_name(r): tuple(r) for r in rules}
+    out(f"\nfast mode's rung rule: RUNG_SE={search_module.RUNG_SE}")
     summary = []
     for data_name, (X_train, X_test, y_train, y_test) in load_data(quick, data).items():
         for library in libs:
             est = estimator(library, quick)
-            make = searches(est)
-            times = {name: [] for name in CONTENDERS}
+            make = searches(est, rules)
+            times = {name: [] for name in contenders}
             fitted = {}
             load_start = _load()
             for r in range(repeats):
-                order = CONTENDERS if r % 2 == 0 else CONTENDERS[::-1]
+                order = contenders if r % 2 == 0 else contenders[::-1]
                 for name in order:
                     search = make[name]()
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", UserWarning)  # no-split warnings
-                        t0 = time.perf_counter()
-                        search.fit(X_train, y_train)
-                        times[name].append(time.perf_counter() - t0)
+                    default_rule = search_module.RUNG_SE
+                    search_module.RUNG_SE = rule_of.get(name, default_rule)
+                    try:
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore", UserWarning)  # no-split warnings
+                            t0 = time.perf_counter()
+                            search.fit(X_train, y_train)
+                            times[name].append(time.perf_counter() - t0)
+                    finally:
+                        search_module.RUNG_SE = default_rule
                     fitted[name] = search
             ap = {name: average_precision(s.best_estimator_, X_test, y_test)
                   for name, s in fitted.items()}
@@ -116,14 +150,16 @@ def run(quick=False, repeats=None, libs=("xgboost", "lightgbm"), data=("nasscds"
                 f"{len(y_test):,} held out; 12 candidates x 3 folds; {repeats} interleaved "
                 f"round(s); load average {load_start} -> {_load()})")
             out("")
-            out("| search | wall s (median) | ratio to GridSearchCV | best params | held-out AP | dAP |")
-            out("|---|---|---|---|---|---|")
+            out("| search | wall s (median) | ratio to GridSearchCV | best params | held-out AP | dAP "
+                "| rounds per fold |")
+            out("|---|---|---|---|---|---|---|")
             grid_times = np.array(times["GridSearchCV"])
-            for name in CONTENDERS:
+            for name in contenders:
                 t = np.array(times[name])
                 ratio = float(np.median(t / grid_times))
                 d_ap = ap[name] - ap["GridSearchCV"]
                 out(f"| {name} | {np.median(t):.2f} | {ratio:.2f}x | "
-                    f"{_params(fitted[name].best_params_)} | {ap[name]:.4f} | {d_ap:+.4f} |")
+                    f"{_params(fitted[name].best_params_)} | {ap[name]:.4f} | {d_ap:+.4f} | "
+                    f"{_rounds(fitted[name], est)} |")
                 summary.append((data_name, library, name, ratio, d_ap))
     return summary

