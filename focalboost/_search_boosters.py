@@ -19,8 +19,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils import _safe_indexing
 
-from ._adapter import init_score_rows, library_gradient_hessian, probability_from_margin
-from .sklearn._core import FocalSetup, LocalTargets, check_plain_array, labels_from_margin
+from ._adapter import init_score_rows, library_gradient_hessian
+from .sklearn._core import (FocalSetup, LocalTargets, check_plain_array, labels_from_margin,
+                            proba_from_margin, same_data)
 
 
 def fast_estimator_problems(library, estimator, early_stopping=False):
@@ -114,14 +115,16 @@ class _Scored(ClassifierMixin, BaseEstimator):
     candidate, turned into ``predict_proba`` / ``predict`` by the estimators' own rules (the
     ``X`` it is given is that held-out part)."""
 
-    def __init__(self, classes, loss, probability, margin):
+    def __init__(self, classes, loss, probability, margin, strength=1.0, temperature=1.0):
         self.classes_ = classes
         self.loss_ = loss
         self.probability = probability
         self.margin = margin
+        self.strength_ = strength  # probability="auto": what the estimator's fit would set
+        self.temperature_ = temperature
 
     def predict_proba(self, X):
-        return probability_from_margin(self.loss_, self.margin, self.probability)
+        return proba_from_margin(self, self.margin)
 
     def predict(self, X):
         return labels_from_margin(self, self.margin)
@@ -143,6 +146,9 @@ class FoldData:
         self.estimator = estimator
         self.stopping = stopping
         X_train = check_plain_array(_safe_indexing(X, train))
+        # the estimator's fit fits probability="auto"'s (strength, temperature) on its evaluation
+        # set, unless that set is the training data (focalboost.sklearn._core.same_data)
+        self.calibrates = stopping is not None and not same_data(stopping["X"], X_train)
         self.X_test = check_plain_array(_safe_indexing(X, test))
         self.y_test = _safe_indexing(y, test)
         weights = None if sample_weight is None else _safe_indexing(np.asarray(sample_weight), train)
@@ -244,10 +250,23 @@ class _Candidate:
         """No more rounds for this candidate (its final score follows)."""
 
     def score(self, scorer):
+        """The scorer on the fold's held-out part, given what the estimator fitted on the fold's
+        training part at this round would predict: the margins at the best round (early
+        stopping) and, for ``probability="auto"`` with an evaluation set, the (strength,
+        temperature) its fit would fit on that set's margins at the best round."""
         fold = self.fold
         kind = _ScoredWithDecision if hasattr(self.estimator, "decision_function") else _Scored
+        strength = temperature = 1.0
+        if fold.calibrates and self.estimator.probability == "auto":
+            from .calibration import fit_held_out, has_weight
+
+            weight = fold.stopping["weight"]
+            if has_weight(weight):  # else the estimator keeps the exact posterior too
+                strength, temperature, _ = fit_held_out(self.setup.loss, fold.y_valid,
+                                                        self.valid_margin(), weight)
+        self.scored_margin = self.margin()  # kept: the refit's calibration reads the best one's
         model = kind(fold.targets.classes, self.setup.loss, self.estimator.probability,
-                     self.margin())
+                     self.scored_margin, strength, temperature)
         return scorer(model, fold.X_test, fold.y_test)
 
 
@@ -286,12 +305,18 @@ class _XGBCandidate(_Candidate):
         grad, hess = self.objective(training_margins(self.booster, dtrain), dtrain)
         self.booster.boost(dtrain, i, grad=grad, hess=hess)
 
-    def margin(self):
+    def margin(self, data=None):
+        """The margins of the held-out part (or of ``data``) at the best round, as the
+        estimator predicts after early stopping."""
         kwargs = {}
-        if self.best_round is not None:  # as the estimator predicts after early stopping
+        if self.best_round is not None:
             kwargs["iteration_range"] = (0, self.best_round + 1)
-        out = self.booster.predict(self.fold.dtest, output_margin=True, **kwargs)
+        data = self.fold.dtest if data is None else data
+        out = self.booster.predict(data, output_margin=True, **kwargs)
         return np.asarray(out, dtype=np.float64)
+
+    def valid_margin(self):
+        return self.margin(self.fold.dvalid)
 
 
 class _LGBMCandidate(_Candidate):
@@ -338,13 +363,13 @@ class _LGBMCandidate(_Candidate):
         return next(v for name, _, v, _ in self.booster.eval_valid(feval=focal_loss)
                     if name == "valid")
 
-    def _held_out_margins(self):
-        """The held-out part's margins (init score included) at the current round, as LightGBM
-        keeps them for a validation set."""
+    def _kept_margins(self, dataset):
+        """A validation set's margins (init score included) at the current round, as LightGBM
+        keeps them for it."""
         captured = []
 
         def capture(preds, data):
-            if data is self.fold.dheld:
+            if data is dataset:
                 captured.append(np.array(preds, dtype=np.float64))
             return "capture", 0.0, False
 
@@ -365,11 +390,16 @@ class _LGBMCandidate(_Candidate):
             fold_init_score(self.booster, self.init)
             self.folded = True
 
-    def margin(self):
-        if self.best_round is None and not self.folded:  # fast mode's rungs
-            return self._held_out_margins()
+    def margin(self, X=None):
+        """The margins of the held-out part (or of ``X``, the evaluation set) at the best round;
+        after :meth:`finish`, computed as the estimator's ``decision_function`` computes them."""
+        if self.best_round is None and not self.folded and X is None:  # fast mode's rungs
+            return self._kept_margins(self.fold.dheld)
         kwargs = {} if self.best_round is None else {"num_iteration": self.best_round + 1}
-        raw = np.asarray(self.booster.predict(self.fold.X_test, raw_score=True,
+        raw = np.asarray(self.booster.predict(self.fold.X_test if X is None else X, raw_score=True,
                                               num_threads=self.num_threads, **kwargs),
                          dtype=np.float64)
         return raw if self.folded else raw + self.init
+
+    def valid_margin(self):
+        return self.margin(self.fold.stopping["X"])

@@ -587,8 +587,9 @@ refit_time_, classes_, n_features_in_
             if pool is not None:
                 pool.shutdown()
         if self._no_oof is None:  # the refit's calibration: the best candidate's held-out margins
-            self._margins_of = lambda i: [(boosters[i][k].margin(), fold_data[k].targets.classes)
-                                          for k in range(n_f)]
+            # (the margins its last score read: at n_estimators rounds, or its best round)
+            self._margins_of = lambda i: [(boosters[i][k].scored_margin,
+                                           fold_data[k].targets.classes) for k in range(n_f)]
         if not halving:
             return _cv_results(candidates, scores, fit_time, score_time)
         results = _cv_results(candidates, scores, fit_time, score_time, reached=reached)
