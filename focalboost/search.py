@@ -309,7 +309,7 @@ refit_time_, classes_, n_features_in_
         return max(1, min(n, n_tasks))
 
     # --- fit ---------------------------------------------------------------------------------------
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, groups=None, **fit_params):
         """Run the search, then refit the best candidate on all of ``X`` (``refit=True``).
 
         Parameters
@@ -318,6 +318,10 @@ refit_time_, classes_, n_features_in_
             The training rows.
         y : array-like of shape (n_samples,)
             The labels, of any type the estimator accepts.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware splitter (``GroupKFold``, ...), passed to
+            ``cv.split(X, y, groups)`` as ``GridSearchCV.fit`` passes them; not passed to the
+            estimator.
         **fit_params : dict
             Passed to the estimator's ``fit`` (row-aligned ones, such as ``sample_weight``,
             indexed per fold as ``GridSearchCV`` does). Fast mode accepts ``sample_weight``
@@ -329,9 +333,9 @@ refit_time_, classes_, n_features_in_
             The fitted search.
         """
         library, candidates = self._check(y)
-        X, y = indexable(X, y)
+        X, y, groups = indexable(X, y, groups)
         cv = check_cv(self.cv, y, classifier=True)
-        folds = list(cv.split(X, y))
+        folds = list(cv.split(X, y, groups))
         self.n_splits_ = len(folds)
         self.scorer_ = average_precision if self.scoring is None else check_scoring(
             self.estimator, scoring=self.scoring

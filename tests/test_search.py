@@ -121,6 +121,29 @@ def test_exhaustive_with_a_scorer_name_and_splitter(library):
     _assert_same_as_grid(search, reference, X)
 
 
+@pytest.mark.parametrize("mode", ["exhaustive", "fast"])
+def test_groups_reach_the_splitter(mode):
+    """fit(X, y, groups=...) splits as GridSearchCV.fit(X, y, groups=...) does: no group is on
+    both sides of a fold (GroupKFold refuses to split without groups)."""
+    from sklearn.model_selection import GroupKFold
+
+    X, y = _data()
+    groups = np.arange(len(y)) // 10
+    est = _estimator("xgboost", rounds=4)
+    grid = {"gamma": [1.0, 3.0]}
+    search = FocalSearchCV(est, grid, mode=mode, cv=GroupKFold(3), refit=False)
+    search.fit(X, y, groups=groups)
+    reference = GridSearchCV(est, grid, cv=GroupKFold(3), scoring=average_precision,
+                             refit=False).fit(X, y, groups=groups)
+    assert search.n_splits_ == 3
+    if mode == "exhaustive":
+        for k in range(3):
+            np.testing.assert_allclose(search.cv_results_[f"split{k}_test_score"],
+                                       reference.cv_results_[f"split{k}_test_score"], atol=1e-12)
+    with pytest.raises(ValueError, match="groups"):
+        FocalSearchCV(est, grid, mode=mode, cv=GroupKFold(3), refit=False).fit(X, y)
+
+
 @pytest.mark.slow
 def test_exhaustive_pipeline_is_gridsearchcv(caplog):
     """A Pipeline cannot share the binned data: each candidate goes through fit (logged)."""
