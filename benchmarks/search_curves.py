@@ -9,11 +9,13 @@ rung rule on the curves (which candidates reach which rung, the rounds trained, 
 its held-out AP against the one GridSearchCV chooses), without training anything again.
 
     python -m benchmarks.search_curves record nasscds lightgbm /tmp/curves-nass-lgb.npz
+    (data: nasscds, synthetic, caravan, spam7, oj; see benchmarks/bench_search.py)
     python -m benchmarks.search_curves simulate /tmp/curves-*.npz
 """
 
 from __future__ import annotations
 
+import ast
 import sys
 import time
 import warnings
@@ -67,10 +69,30 @@ def _top(key, keep):
     return sorted(order[:keep])
 
 
-def replay(scores, checkpoints, budgets, rung_se=(), trend=False):
+def _se_keep(fold_scores, keep, n_se):
+    """The standard-error rung rule weighed before the current one (the branch ``halving``): the
+    best ``keep`` by mean score, plus every candidate whose fold-wise paired differences from the
+    last of them have a mean within ``n_se`` standard errors (exact ties with one fold)."""
+    n_c, n_f = fold_scores.shape
+    means = fold_scores.mean(axis=1)
+    order = sorted(range(n_c), key=lambda j: (-means[j] if not np.isnan(means[j]) else np.inf, j))
+    kept = order[:keep]
+    last = fold_scores[kept[-1]]
+    for j in order[keep:]:
+        d = last - fold_scores[j]
+        se = np.std(d, ddof=1) / np.sqrt(n_f) if n_f > 1 else 0.0
+        if not np.isnan(np.mean(d)) and np.mean(d) <= n_se * se:
+            kept.append(j)
+    return sorted(kept)
+
+
+def replay(scores, checkpoints, budgets, rung_se=(), trend=False, best_of=(), candidates=None):
     """Replay fast mode on recorded curves: (rounds trained per fold in units of n, candidates
-    at each rung, final candidate). ``rung_se``: focalboost.search.RUNG_SE; ``trend``: rank a
-    rung by score + (score - score at half the rung's budget) instead (best third only)."""
+    at each rung, final candidate). ``rung_se``: the standard-error rule's width at each rung
+    (:func:`_se_keep`); ``trend``: rank a rung by score + (score - score at half the rung's
+    budget) instead (best third only); ``best_of``: the first rung also keeps the best candidate
+    of each value of these parameters (``focalboost.search.FIRST_RUNG_KEEPS_BEST_OF``;
+    ``candidates``: the parameter dicts)."""
     from focalboost.search import HALVING_FACTOR, _rung_keep
 
     at = {c: j for j, c in enumerate(checkpoints)}
@@ -89,29 +111,33 @@ def replay(scores, checkpoints, budgets, rung_se=(), trend=False):
             half = min(checkpoints, key=lambda c: abs(c - b / 2))
             key = 2 * means - scores[alive][:, :, at[half]].mean(axis=1)
             kept = _top(key, keep)
+        elif r < len(rung_se) and rung_se[r] > 0:
+            kept = _se_keep(fold_scores, keep, rung_se[r])
         else:
-            kept = _rung_keep(fold_scores, keep, rung_se[r] if r < len(rung_se) else 0.0)
+            groups = None
+            if r == 0 and best_of:
+                groups = [tuple(repr(candidates[i].get(name)) for name in best_of) for i in alive]
+            kept = _rung_keep(means, keep, groups)
         alive = [alive[j] for j in kept]
 
 
-RULES = {  # name: (budgets as fractions of n rounds, RUNG_SE, trend)
-    "n/9, n/3, n: best third (before)": ((9, 3, 1), (0, 0), False),
-    "n/9, n/3, n: RUNG_SE=0.5,0": ((9, 3, 1), (0.5, 0), False),
-    "n/9, n/3, n: RUNG_SE=1,0 (new default)": ((9, 3, 1), (1, 0), False),
-    "n/9, n/3, n: RUNG_SE=2,0": ((9, 3, 1), (2, 0), False),
-    "n/9, n/3, n: RUNG_SE=0.5,0.5": ((9, 3, 1), (0.5, 0.5), False),
-    "n/9, n/3, n: RUNG_SE=1,1": ((9, 3, 1), (1, 1), False),
-    "n/9, n/3, n: trend (score + slope since half the budget)": ((9, 3, 1), (), True),
-    "n/6, n/3, n: best third": ((6, 3, 1), (0, 0), False),
-    "n/6, n/3, n: RUNG_SE=1,0": ((6, 3, 1), (1, 0), False),
-    "n/3, n: best third": ((3, 1), (0,), False),
+RULES = {  # name: (budgets as fractions of n rounds, standard-error widths, trend, best of)
+    "n/9, n/3, n: best third (plain)": ((9, 3, 1), (), False, ()),
+    "n/9, n/3, n: + best of each alpha at rung 1 (default)": ((9, 3, 1), (), False, ("alpha",)),
+    "n/9, n/3, n: + best of each gamma at rung 1": ((9, 3, 1), (), False, ("gamma",)),
+    "n/9, n/3, n: standard errors 0.5, 0": ((9, 3, 1), (0.5, 0), False, ()),
+    "n/9, n/3, n: standard errors 1, 0": ((9, 3, 1), (1, 0), False, ()),
+    "n/9, n/3, n: standard errors 2, 0": ((9, 3, 1), (2, 0), False, ()),
+    "n/9, n/3, n: trend (score + slope since half the budget)": ((9, 3, 1), (), True, ()),
+    "n/6, n/3, n: best third": ((6, 3, 1), (), False, ()),
+    "n/3, n: best third": ((3, 1), (), False, ()),
 }
 
 
 def simulate(paths, out=print):
-    out("| case | rule | rounds per fold | candidates per rung | choice | held-out AP - "
-        "GridSearchCV's |")
-    out("|---|---|---|---|---|---|")
+    out("| case | rule | rounds per fold | candidates per rung | choice | CV score - GridSearchCV's "
+        "| held-out AP - GridSearchCV's |")
+    out("|---|---|---|---|---|---|---|")
     for path in paths:
         d = np.load(path)
         scores, checkpoints, held = d["scores"], [int(c) for c in d["checkpoints"]], d["held_out"]
@@ -119,15 +145,18 @@ def simulate(paths, out=print):
         final = scores[:, :, -1].mean(axis=1)
         grid_choice = min(range(len(final)), key=lambda j: (-final[j], j))
         case = f"{d['data']} {d['library']}"
+        candidates = [ast.literal_eval(str(c)) for c in d["candidates"]]
         out(f"| {case} | GridSearchCV | 12 n | 12 | {d['candidates'][grid_choice]} | "
-            f"(AP {held[grid_choice]:.4f}) |")
-        for name, (fractions, rung_se, trend) in RULES.items():
+            f"(CV {final[grid_choice]:.4f}) | (AP {held[grid_choice]:.4f}) |")
+        for name, (fractions, rung_se, trend, best_of) in RULES.items():
             budgets = [-(-n // f) for f in fractions]
             if any(b not in checkpoints for b in budgets):
                 continue
-            trained, sizes, choice = replay(scores, checkpoints, budgets, rung_se, trend)
+            trained, sizes, choice = replay(scores, checkpoints, budgets, rung_se, trend, best_of,
+                                            candidates)
             out(f"| {case} | {name} | {trained:.2f} n | {', '.join(map(str, sizes))} | "
-                f"{d['candidates'][choice]} | {held[choice] - held[grid_choice]:+.4f} |")
+                f"{d['candidates'][choice]} | {final[choice] - final[grid_choice]:+.4f} | "
+                f"{held[choice] - held[grid_choice]:+.4f} |")
 
 
 if __name__ == "__main__":

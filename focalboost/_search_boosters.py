@@ -393,7 +393,9 @@ class _LGBMCandidate(_Candidate):
     def margin(self, X=None):
         """The margins of the held-out part (or of ``X``, the evaluation set) at the best round;
         after :meth:`finish`, computed as the estimator's ``decision_function`` computes them."""
-        if self.best_round is None and not self.folded and X is None:  # fast mode's rungs
+        if self.best_round is None and X is None:  # at the current round: LightGBM's own
+            # validation scores, init score + trees in order, bit for bit what the folded model
+            # predicts ((init + leaf) + ... either way), without predicting the data again
             return self._kept_margins(self.fold.dheld)
         kwargs = {} if self.best_round is None else {"num_iteration": self.best_round + 1}
         raw = np.asarray(self.booster.predict(self.fold.X_test if X is None else X, raw_score=True,

@@ -45,13 +45,12 @@ FAST_PARAMS = ("gamma", "alpha", "hessian", "loss_scale", "probability")
 #: round budgets are n_estimators / HALVING_FACTOR**2, n_estimators / HALVING_FACTOR, n_estimators
 HALVING_FACTOR = 3
 N_RUNGS = 3
-#: rung r (0: the first) also keeps every candidate whose mean score is within RUNG_SE[r]
-#: standard errors of the fold-wise paired differences from the last of its best
-#: ceil(c / HALVING_FACTOR) (see _rung_keep; rungs past the tuple: 0). One standard error at the
-#: first rung only: its scores (n / 9 rounds) are the furthest from the final ones, and a candidate
-#: kept there costs 2 n / 9 rounds, one kept at the second rung 2 n / 3 (benchmarks/RESULTS.md,
-#: "Rank reversals")
-RUNG_SE = (1.0, 0.0)
+#: the first rung also keeps the best candidate of each value of these parameters (see
+#: _rung_keep): alpha sets the class weighting, hence the init score and how fast the margins move,
+#: so candidates of different alphas are at different points of their learning curves after
+#: n_estimators / 9 rounds (recorded curves: benchmarks/RESULTS.md, "Fast mode's first rung");
+#: () is plain successive halving
+FIRST_RUNG_KEEPS_BEST_OF = ("alpha",)
 
 
 def average_precision(estimator, X, y):
@@ -192,29 +191,26 @@ refit_time_, classes_, n_features_in_
        fold's training part, and its booster parameters from the estimator itself
        (``XGBClassifier`` parameters / ``LGBMClassifier._process_params``), so a candidate trained
        to ``n_estimators`` rounds is the model ``fit`` would give on that fold.
-    3. *Successive halving over boosting rounds, keeping what a rung cannot tell apart.* All
-       candidates are trained on every fold to ``ceil(n_estimators / 9)`` rounds and scored on
-       the fold's held-out part (the same folds and rows ``GridSearchCV`` scores) with the
-       scorer (the estimator's ``predict_proba`` rule on the booster's margins). The ``c``
-       candidates are ranked by their mean score over the folds (ties: first in ``param_grid``
-       order; a NaN mean last) and the best ``ceil(c / 3)`` continue. Let ``L`` be the last of
-       them: every other candidate ``j`` continues too when the rung cannot tell it from ``L``,
-       that is when the mean of the fold-wise differences ``d_k = score_k(L) - score_k(j)``
-       (paired: the same fold ``k``) is at most one standard error of them,
-       ``mean(d) <= 1 * std(d, ddof=1) / sqrt(n_folds)`` (with one fold: only an exact tie). The
+    3. *Successive halving over boosting rounds, each alpha represented at the first rung.*
+       All ``c`` candidates are trained on every fold to ``ceil(n_estimators / 9)`` rounds and
+       scored on the fold's held-out part (the same folds and rows ``GridSearchCV`` scores) with
+       the scorer, given what the estimator would predict (its ``predict_proba`` rule on the
+       booster's margins). They are ranked by their mean score over the folds (ties: first in
+       ``param_grid`` order; a NaN mean last); the best ``ceil(c / 3)`` continue, **and so does
+       the best candidate of each value of** ``alpha`` (``FIRST_RUNG_KEEPS_BEST_OF``). The
        survivors' boosters continue (no round is trained twice) to ``ceil(n_estimators / 3)``
-       rounds, are scored and ranked again, and the best ``ceil(c / 3)`` of them (no extension
-       at this rung) to ``n_estimators`` rounds. The best candidate at ``n_estimators`` rounds
-       wins (ties: first in ``param_grid`` order), so ``best_score_`` is a score of the same
-       model ``GridSearchCV`` would score. The extension guards against rank reversals (a
-       candidate behind at ``n_estimators / 9`` rounds, ahead at ``n_estimators``) where the
-       folds cannot separate the candidates, and costs nothing where they can; it applies at
-       the first rung only, whose scores are the furthest from the final ones and where a kept
-       candidate costs ``2 n_estimators / 9`` rounds per fold (at the second rung
-       ``2 n_estimators / 3``). On the default binary grid that is 12 candidates, then 4 or more
-       (all 12 at most), then a third of those: 3.6 ``n_estimators`` worth of rounds per fold
-       when nothing is added, instead of 12. The log (INFO) says when a rung keeps more than
-       ``ceil(c / 3)``.
+       rounds, are scored and ranked again, and the best third of them (``ceil(s / 3)`` of the
+       ``s`` survivors) continue to ``n_estimators`` rounds. The best candidate at
+       ``n_estimators`` rounds wins (ties: first in ``param_grid`` order), so ``best_score_`` is
+       a score of the same model ``GridSearchCV`` would score. Why each alpha: alpha sets the
+       class weighting, so the init score and how fast the margins move; after
+       ``n_estimators / 9`` rounds candidates of different alphas are at different points of
+       their learning curves (on nassCDS with LightGBM, alpha "balanced" ranked last at 12 of
+       100 rounds and first from 30-40 rounds on), while within one alpha the early ranking held
+       on the recorded curves (benchmarks/RESULTS.md). On the default binary grid that is 12
+       candidates, then 4 or 5 (6 at most), then 2: 3.6-4.1 ``n_estimators`` worth of rounds
+       per fold instead of GridSearchCV's 12. The log (INFO) says when the first rung keeps
+       more than ``ceil(c / 3)``.
     4. *Early stopping only if the estimator asks for it.* Without it, every candidate is scored
        at the rung's round budget, never at a round chosen on the held-out part it is scored on
        (that would favour candidates by noise). With early stopping on an evaluation set (fit
@@ -535,6 +531,7 @@ refit_time_, classes_, n_features_in_
             for train, test in folds
         ]
         boosters = [[None] * n_f for _ in range(n_c)]
+        base_params = self.estimator.get_params()
         scores = np.full((n_c, n_f), np.nan)
         fit_time = np.zeros((n_c, n_f))
         score_time = np.zeros((n_c, n_f))
@@ -576,13 +573,15 @@ refit_time_, classes_, n_features_in_
                 )
                 if rung + 1 < len(budgets):
                     keep = max(1, math.ceil(len(alive) / HALVING_FACTOR))
-                    n_se = RUNG_SE[rung] if rung < len(RUNG_SE) else 0.0
-                    survivors = [alive[j] for j in _rung_keep(scores[alive], keep, n_se)]
+                    groups = None
+                    if rung == 0 and FIRST_RUNG_KEEPS_BEST_OF:
+                        groups = [_group_of(candidates[i], base_params) for i in alive]
+                    survivors = [alive[j] for j in _rung_keep(means, keep, groups)]
                     if len(survivors) > keep:
                         logger.info(
                             "FocalSearchCV fast: rung %d keeps %d candidate(s) instead of %d: "
-                            "within %g standard error(s) of the last of the best %d",
-                            rung + 1, len(survivors), keep, n_se, keep,
+                            "the best of each %s too", rung + 1, len(survivors), keep,
+                            "/".join(FIRST_RUNG_KEEPS_BEST_OF),
                         )
                     for i in set(alive) - set(survivors):  # dropped: free their boosters
                         boosters[i] = [None] * n_f
@@ -689,31 +688,30 @@ def _budgets(n_rounds):
     return budgets
 
 
-def _rung_keep(fold_scores, keep, n_se):
-    """The candidates a rung keeps (row indices of ``fold_scores``, increasing).
+def _group_of(params, base_params):
+    """A candidate's values of ``FIRST_RUNG_KEEPS_BEST_OF`` (the estimator's where the grid does
+    not set them), as a hashable key (``repr``: alphas may be lists or arrays)."""
+    return tuple(repr(params.get(name, base_params.get(name))) for name in FIRST_RUNG_KEEPS_BEST_OF)
 
-    ``fold_scores`` is (candidates, folds): each candidate's score on each fold at the rung, rows
-    in ``param_grid`` order. The candidates are ranked by mean score (higher first; equal means
-    in row order; a NaN mean last) and the first ``keep`` are kept. Let ``L`` be the last of
-    them. Every other candidate ``j`` with a finite mean is kept too when the rung cannot tell it
-    from ``L``: with the fold-wise differences ``d = fold_scores[L] - fold_scores[j]`` (paired:
-    the same folds), ``mean(d) <= n_se * std(d, ddof=1) / sqrt(folds)``. With one fold, or
-    ``n_se=0``, only exact ties with ``L`` (``mean(d) <= 0``) are added.
+
+def _rung_keep(means, keep, groups=None):
+    """The candidates a rung keeps (indices into ``means``, increasing).
+
+    ``means`` are the candidates' mean scores at the rung, in ``param_grid`` order. They are
+    ranked higher first (equal means in order; a NaN mean last) and the first ``keep`` are kept.
+    With ``groups`` (one hashable key per candidate), the best candidate of each group with a
+    finite mean is kept too.
     """
-    fold_scores = np.asarray(fold_scores, dtype=np.float64)
-    n_c, n_f = fold_scores.shape
-    means = fold_scores.mean(axis=1)
-    order = sorted(range(n_c), key=lambda j: (-means[j] if not np.isnan(means[j]) else np.inf, j))
-    kept = order[:keep]
-    last = fold_scores[kept[-1]]
-    if not np.isnan(means[kept[-1]]):
-        for j in order[keep:]:
-            if np.isnan(means[j]):
-                continue
-            d = last - fold_scores[j]
-            se = np.std(d, ddof=1) / np.sqrt(n_f) if n_f > 1 else 0.0
-            if np.mean(d) <= n_se * se:
-                kept.append(j)
+    means = np.asarray(means, dtype=np.float64)
+    order = sorted(range(means.shape[0]),
+                   key=lambda j: (-means[j] if not np.isnan(means[j]) else np.inf, j))
+    kept = set(order[:keep])
+    if groups is not None:
+        seen = set()
+        for j in order:
+            if not np.isnan(means[j]) and groups[j] not in seen:
+                seen.add(groups[j])
+                kept.add(j)
     return sorted(kept)
 
 

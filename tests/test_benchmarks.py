@@ -110,13 +110,13 @@ def test_quick_search_benchmark():
     """``python -m benchmarks --only search --quick``: the three searches, both libraries, both
     data sets, with their best parameters and held-out AP."""
     lines = []
-    assert run.main(["--quick", "--only", "search", "--search-rules", "0,0"],
+    assert run.main(["--quick", "--only", "search", "--search-rules", "none"],
                     out=lines.append) == 0
     text = "\n".join(lines)
     for title in ("### Search: xgboost, nassCDS", "### Search: lightgbm, nassCDS",
                   "### Search: xgboost, synthetic", "### Search: lightgbm, synthetic"):
         assert title in text
-    for name in ("GridSearchCV", "FocalSearchCV fast", "FocalSearchCV fast, RUNG_SE=0,0",
+    for name in ("GridSearchCV", "FocalSearchCV fast", "FocalSearchCV fast, best of each: none",
                  "FocalSearchCV exhaustive"):
         rows = re.findall(rf"^\| {re.escape(name)} \| [0-9.]+ \| [0-9.]+x \| gamma=[^|]+ \| [0-9.]+ "
                           r"\| [-+][0-9.]+ \| [0-9.]+ n[^|]* \|$", text, flags=re.M)
@@ -167,7 +167,8 @@ def test_dask_entrypoints_run_quick():
 def test_search_curves_replay(tmp_path):
     """benchmarks/search_curves.py replays rung rules on recorded curves: GridSearchCV's choice
     is the best at n rounds; plain halving (12, 4, 2 candidates: 3.64 n rounds per fold) drops a
-    candidate that is clearly last from 12 rounds on, even if it is best at n (a rank reversal)."""
+    candidate that is last at 12 rounds even if it is best at n (a rank reversal); the default
+    first rung keeps it when it is the only one of its alpha."""
     import numpy as np
 
     from benchmarks import search_curves
@@ -178,13 +179,18 @@ def test_search_curves_replay(tmp_path):
     for i in range(12):
         scores[i] = 0.5 + 0.01 * i + rng.normal(0, 1e-4, (3, 1))  # 11 best at every rung ...
     scores[0, :, checkpoints.index(12):] = 0.2  # ... but 0 is last at 12 rounds
-    scores[0, :, -1] = 0.9  # and best at 100
+    scores[0, :, checkpoints.index(30):] = 0.9  # and best from 30 rounds on
     held = np.linspace(0.1, 0.2, 12)
+    candidates = [{"alpha": "X" if i == 0 else "Y", "gamma": float(i)} for i in range(12)]
     np.savez(tmp_path / "c.npz", scores=scores, checkpoints=np.array(checkpoints), held_out=held,
-             candidates=np.array([f"c{i}" for i in range(12)]), data="toy", library="none")
-    trained, sizes, choice = search_curves.replay(scores, checkpoints, [12, 34, 100], (0, 0))
+             candidates=np.array([repr(c) for c in candidates]), data="toy", library="none")
+    trained, sizes, choice = search_curves.replay(scores, checkpoints, [12, 34, 100])
     assert sizes == [12, 4, 2] and choice != 0 and trained == pytest.approx(3.64)
+    trained, sizes, choice = search_curves.replay(scores, checkpoints, [12, 34, 100],
+                                                  best_of=("alpha",), candidates=candidates)
+    assert sizes == [12, 5, 2] and choice == 0 and trained == pytest.approx(3.86)
     lines = []
     search_curves.simulate([tmp_path / "c.npz"], out=lines.append)
-    assert any("| toy none | GridSearchCV | 12 n | 12 | c0 |" in line for line in lines)
+    assert any("| toy none | GridSearchCV | 12 n | 12 | {'alpha': 'X', 'gamma': 0.0} |" in line
+               for line in lines)
     assert any("n/3, n: best third" in line for line in lines)

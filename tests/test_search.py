@@ -191,8 +191,8 @@ def test_fast_mode_cv_results_format(fast_xgb):
         results["mean_test_score"],
         np.mean([results[f"split{k}_test_score"] for k in range(3)], axis=0),
     )
-    # successive halving: 12 candidates at 2 rounds; the best 4 and those the first rung cannot
-    # tell from them (RUNG_SE; test_rung_keep_statistical_rule) at 6; the best third at 18
+    # successive halving: 12 candidates at 2 rounds; the best 4 and the best of each alpha
+    # (test_rung_keep_best_third_and_best_of_each_group) at 6; the best third of those at 18
     assert _budgets(18) == [2, 6, 18]
     counts = {r: int(np.sum(results["n_rounds"] == r)) for r in (2, 6, 18)}
     assert sum(counts.values()) == 12 and counts[6] + counts[18] >= 4
@@ -559,48 +559,39 @@ def test_a_meta_estimator_refit_keeps_its_calibration_and_says_so(caplog):
     assert "the refit is a MultiOutputClassifier" in caplog.text
     for model in search.best_estimator_.estimators_:
         assert (model.strength_, model.temperature_) == (1.0, 1.0)
-def test_rung_keep_statistical_rule():
-    """A rung keeps its best ceil(c / 3) by mean score, plus every candidate it cannot tell from
-    the last of them (mean of the fold-wise differences within n_se standard errors), and drops
-    those clearly worse; ties follow param_grid order; NaN scores are never kept by the rule."""
-    from focalboost.search import RUNG_SE, _rung_keep
+def test_rung_keep_best_third_and_best_of_each_group():
+    """A rung keeps its best ceil(c / 3) by mean score (ties in param_grid order, NaN last) and,
+    with groups, the best candidate of each group (never a NaN one)."""
+    from focalboost.search import FIRST_RUNG_KEEPS_BEST_OF, _rung_keep
 
-    base = np.array([0.30, 0.20, 0.25])  # fold difficulty: the same for every candidate
-    noise = np.array([0.02, -0.02, 0.0])
-    scores = np.array([
-        base + 0.050,          # 0: best
-        base + 0.040,          # 1: second, the last of the best ceil(6 / 3) = 2
-        base + 0.038 + noise,  # 2: 0.002 below 1, fold-wise differences -0.018, 0.022, 0.002
-        base - 0.100,          # 3: clearly worse on every fold
-        base + 0.030,          # 4: 0.010 below 1 on every fold (no spread: clearly worse)
-        base + np.nan,         # 5: failed
-    ])
-    assert _rung_keep(scores, 2, 0.0) == [0, 1]  # plain halving
-    assert _rung_keep(scores, 2, 1.0) == [0, 1, 2]  # 2 is within one standard error of 1
-    assert _rung_keep(scores, 2, 100.0) == [0, 1, 2]  # 3 and 4 are worse on every fold: se 0
-    assert _rung_keep(scores[::-1], 2, 1.0) == [3, 4, 5]  # the same rows, reversed
-    # ties: equal fold scores rank in row order, and a row equal to the last kept one is kept
-    tied = np.array([base, base + 0.1, base, base, base - 0.1])
-    assert _rung_keep(tied, 1, 0.0) == [1]
-    assert _rung_keep(tied, 2, 0.0) == [0, 1, 2, 3]  # 0 is the last of the best 2; 2, 3 equal it
-    assert _rung_keep(tied, 2, 1.0) == [0, 1, 2, 3]
-    # one fold: no standard error, only exact ties join
-    assert _rung_keep(np.array([[0.5], [0.4], [0.4], [0.3]]), 2, 1.0) == [0, 1, 2]
-    assert _rung_keep(np.full((3, 3), np.nan), 1, 1.0) == [0]  # all failed: the first
-    assert RUNG_SE[0] > 0  # the first rung uses the rule
+    means = np.array([0.30, 0.50, 0.40, 0.20, 0.45, np.nan])
+    assert _rung_keep(means, 2) == [1, 4]  # plain halving
+    groups = ["a", "a", "b", "c", "a", "d"]
+    assert _rung_keep(means, 2, groups) == [1, 2, 3, 4]  # + the best of b and of c; d is NaN
+    assert _rung_keep(means, 2, ["a"] * 6) == [1, 4]  # one group: nothing added
+    assert _rung_keep(np.array([0.5, 0.5, 0.5]), 1) == [0]  # ties: param_grid order
+    assert _rung_keep(np.array([0.4, 0.5, 0.5]), 2) == [1, 2]
+    assert _rung_keep(np.full(3, np.nan), 1, ["a", "b", "c"]) == [0]  # all failed: the first
+    assert FIRST_RUNG_KEEPS_BEST_OF == ("alpha",)
 
 
-def test_fast_mode_keeps_an_indistinguishable_candidate(monkeypatch, caplog):
-    """A candidate the first rung cannot tell from the last of the best third reaches the next
-    rung (logged); with RUNG_SE=0 the same search keeps the best third only."""
+def test_fast_mode_first_rung_keeps_each_alpha(monkeypatch, caplog):
+    """Every alpha of the grid reaches the second rung (its best gamma), logged when that adds
+    candidates; with FIRST_RUNG_KEEPS_BEST_OF=() the same search keeps the best third only."""
     import focalboost.search as search_module
 
     X, y = _data(n=300, seed=2)
     est = _estimator("xgboost", rounds=9)
     with caplog.at_level(logging.INFO, logger="focalboost"):
         wide = FocalSearchCV(est, cv=3, refit=False).fit(X, y)
-    monkeypatch.setattr(search_module, "RUNG_SE", (0.0, 0.0))
+    monkeypatch.setattr(search_module, "FIRST_RUNG_KEEPS_BEST_OF", ())
     plain = FocalSearchCV(est, cv=3, refit=False).fit(X, y)
     assert (plain.cv_results_["n_rounds"] >= 3).sum() == 4  # ceil(12 / 3)
-    assert (wide.cv_results_["n_rounds"] >= 3).sum() > 4
+    second = wide.cv_results_["n_rounds"] >= 3
+    alphas = {repr(p["alpha"]) for p, kept in zip(wide.cv_results_["params"], second) if kept}
+    assert alphas == {"None", "0.25", "'balanced'"}
+    plain_alphas = {repr(p["alpha"]) for p, kept in
+                    zip(plain.cv_results_["params"], plain.cv_results_["n_rounds"] >= 3) if kept}
+    assert plain_alphas != alphas  # this data needs the rule: one alpha was all dropped
+    assert second.sum() == 4 + len(alphas - plain_alphas)
     assert "rung 1 keeps" in caplog.text
