@@ -62,9 +62,30 @@ def average_precision(estimator, X, y):
     classes = estimator.classes_
     y = np.asarray(y)
     if len(classes) == 2:
-        return float(average_precision_score(y == classes[1], proba[:, 1]))
+        return _average_precision(y == classes[1], proba[:, 1])
     onehot = label_binarize(y, classes=classes)
-    return float(average_precision_score(onehot, proba, average="macro"))
+    if not onehot.any(axis=0).all():  # a class absent from y: scikit-learn's warning and value
+        return float(average_precision_score(onehot, proba, average="macro"))
+    return float(np.average([_average_precision(onehot[:, k] == 1, proba[:, k])
+                             for k in range(onehot.shape[1])]))
+
+
+def _average_precision(positive, score):
+    """``sklearn.metrics.average_precision_score(positive, score)`` for a boolean ``positive``
+    and float64 ``score`` of one dimension, computed as scikit-learn computes it (its
+    ``precision_recall_curve`` step function) without its input validation, which took most of
+    the time of a fast-mode rung's score (2-3 ms a call on 6,555 rows). Equal to scikit-learn's
+    to the last bits (tests/test_search.py); without positives, scikit-learn's own."""
+    n_positive = np.count_nonzero(positive)
+    if n_positive == 0 or np.isnan(score).any():
+        return float(average_precision_score(positive, score))
+    order = np.argsort(score, kind="mergesort")[::-1]
+    score, positive = score[order], positive[order]
+    ends = np.r_[np.flatnonzero(np.diff(score)), score.shape[0] - 1]  # last row of each value
+    tps = np.cumsum(positive, dtype=np.float64)[ends]
+    precision = np.r_[(tps / (ends + 1.0))[::-1], 1.0]  # tps + fps = rows up to that value
+    recall = np.r_[(tps / tps[-1])[::-1], 0.0]
+    return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
 
 
 def default_param_grid(n_classes, prefix=""):

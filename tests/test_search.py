@@ -595,3 +595,40 @@ def test_fast_mode_first_rung_keeps_each_alpha(monkeypatch, caplog):
     assert plain_alphas != alphas  # this data needs the rule: one alpha was all dropped
     assert second.sum() == 4 + len(alphas - plain_alphas)
     assert "rung 1 keeps" in caplog.text
+
+
+def test_average_precision_is_scikit_learns():
+    """The default scorer's own step-function integral equals scikit-learn's
+    average_precision_score (binary and macro one-vs-rest), ties and all."""
+    from sklearn.metrics import average_precision_score
+    from sklearn.preprocessing import label_binarize
+
+    from focalboost.search import _average_precision
+
+    rng = np.random.default_rng(0)
+    for n, levels in ((50, 3), (500, 20), (2000, None)):
+        positive = rng.random(n) < 0.1
+        score = rng.random(n) if levels is None else rng.integers(0, levels, n) / levels
+        score = np.where(positive, score + 0.1, score)
+        np.testing.assert_allclose(_average_precision(positive, score),
+                                   average_precision_score(positive, score), rtol=1e-13, atol=0)
+
+    class Fixed:
+        def __init__(self, proba, classes):
+            self.proba, self.classes_ = proba, classes
+
+        def predict_proba(self, X):
+            return self.proba
+
+    proba = rng.dirichlet(np.ones(3), 300)
+    classes = np.array(["a", "b", "c"])
+    y = classes[rng.integers(0, 3, 300)]
+    expected = average_precision_score(label_binarize(y, classes=classes), proba, average="macro")
+    assert average_precision(Fixed(proba, classes), None, y) == pytest.approx(expected, rel=1e-13)
+    binary = Fixed(np.c_[1 - proba[:, 0], proba[:, 0]], classes[:2])
+    y2 = classes[:2][(rng.random(300) < proba[:, 0]).astype(int)]
+    assert average_precision(binary, None, y2) == pytest.approx(
+        average_precision_score(y2 == "b", proba[:, 0]), rel=1e-13)
+    with pytest.warns(UserWarning, match="[Nn]o positive"):  # scikit-learn's own, unchanged
+        assert average_precision(binary, None, np.full(300, "a")) == average_precision_score(
+            np.zeros(300, bool), proba[:, 0])
