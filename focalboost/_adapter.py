@@ -73,7 +73,11 @@ def init_score_rows(loss, y, sample_weight=None, n_rows=None, init=None):
         init = loss.init_score(y, sample_weight)
     n = len(y) if n_rows is None else n_rows
     init = np.asarray(init, dtype=np.float64)
-    return np.full(n, float(init)) if init.ndim == 0 else np.tile(init, (n, 1))
+    if init.ndim == 0:
+        return np.full(n, float(init))
+    rows = np.empty((n, init.shape[0]))  # an array owning its memory (np.tile gives a view)
+    rows[...] = init
+    return rows
 
 
 def library_gradient_hessian(loss, y, raw, sample_weight=None, scale=1.0):
