@@ -526,3 +526,54 @@ def test_posterior_kernels_leave_huge_and_one_hot_rows_to_numpy_and_flag_bad_mar
         K.binary_posterior(np.array([0.0, np.nan]), 2.0)
     with pytest.raises(ValueError, match="finite"):
         K.multiclass_posterior(np.array([[0.0, np.inf]]), 2.0)
+
+
+# --- LLVM's code pages (peak memory, issue 17 part 4) ---------------------------------------------
+_RELEASE = r"""
+import json, logging, sys
+import numpy as np
+from focalboost import BinaryFocalLoss
+from focalboost import _kernels as K
+
+def rss_file():
+    return K._rss_file_kb() / 1024
+
+logging.basicConfig(level=logging.DEBUG, stream=sys.stdout, format="%(message)s")
+loss = BinaryFocalLoss(gamma=2.0, alpha=0.25)
+out = {}
+for n in (10, K.RELEASE_MARGINS - 1, K.RELEASE_MARGINS):  # loads the kernel; small; large
+    y = (np.arange(n) % 3 == 0).astype(np.float32)
+    raw = np.linspace(-4, 4, n).astype(np.float32)
+    before = rss_file()
+    g, h = loss.fast_gradient_hessian(y, raw, None, out=(np.empty(n, np.float32), np.empty(n, np.float32)))
+    out[n] = [before - rss_file(), K._llvm_touched]
+again = loss.fast_gradient_hessian(y, raw, None, out=(np.empty(n, np.float32), np.empty(n, np.float32)))
+out["same"] = bool(np.array_equal(g, again[0]) and np.array_equal(h, again[1]))
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="MADV_PAGEOUT is Linux's")
+@pytest.mark.parametrize("switch", ["1", "0"])
+def test_a_large_call_after_loading_hands_llvm_pages_back(switch):
+    """In a fresh interpreter: loading the kernel and a call below RELEASE_MARGINS keep LLVM's
+    pages; the first large call releases them (tens of MB of file-backed RSS), once; the kernel
+    gives the same values afterwards. FOCALBOOST_RELEASE_LLVM_PAGES=0 keeps them."""
+    import json
+    import subprocess
+
+    env = dict(os.environ, FOCALBOOST_RELEASE_LLVM_PAGES=switch)
+    done = subprocess.run([sys.executable, "-c", _RELEASE], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    got = json.loads(lines[-1])
+    small, large = got[str(K.RELEASE_MARGINS - 1)], got[str(K.RELEASE_MARGINS)]
+    assert small[1] is True  # nothing released yet
+    assert large[1] is False  # the large call released (or, switched off, decided not to)
+    released = [line for line in lines if "released" in line and "LLVM" in line]
+    if switch == "1":
+        assert large[0] > 20, got  # MB of file-backed RSS gone
+        assert len(released) == 1
+    else:
+        assert large[0] < 5 and released == []
+    assert got["same"]
