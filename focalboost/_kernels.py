@@ -671,16 +671,23 @@ def release_llvm_pages():
     part of LLVM, whose pages then count in the process's resident memory (70 MB of
     ``libllvmlite.so`` measured here, of numba's ~115 MB in all) although running the loaded
     kernels never executes them. They are clean copies of the file: the hint changes no data and
-    no result, and a later compilation reads back what it needs. The kernel wrappers call this
-    once a call on at least ``RELEASE_MARGINS`` margins has run after new code was loaded (so
-    before the memory-hungry part of a large fit, not for small ones: it costs ~20 ms).
-    ``FOCALBOOST_RELEASE_LLVM_PAGES=0`` switches it off; a kernel without the call (not Linux, an
-    older kernel) logs a debug line on the ``focalboost`` logger.
+    no result, and a later compilation reads back what it needs. Linux takes back only the pages
+    no other process maps (another Python process that loaded numba shares them). The kernel
+    wrappers call this once a call on at least ``RELEASE_MARGINS`` margins has run after new code
+    was loaded (so before the memory-hungry part of a large fit, and not for small ones: it costs
+    ~20 ms). ``FOCALBOOST_RELEASE_LLVM_PAGES=0`` switches it off; where the call is missing or
+    refused (not Linux, a kernel older than 5.4) a debug line on the ``focalboost`` logger says so.
     """
     global _llvm_touched
     _llvm_touched = False
     if not sys.platform.startswith("linux") or not _want_release():
         return 0.0
+    return _page_out("libllvmlite")
+
+
+def _page_out(library):
+    """``madvise(MADV_PAGEOUT)`` on the read-only mappings of files whose name starts with
+    ``library``; the MB by which the file-backed resident memory fell."""
     import ctypes
     import logging
 
@@ -692,16 +699,16 @@ def release_llvm_pages():
         with open("/proc/self/maps") as maps:
             regions = [line.split() for line in maps]
         for fields in regions:
-            if len(fields) < 6 or "w" in fields[1] or "libllvmlite" not in os.path.basename(fields[5]):
+            if len(fields) < 6 or "w" in fields[1] or not os.path.basename(fields[5]).startswith(library):
                 continue
             start, stop = (int(v, 16) for v in fields[0].split("-"))
             if madvise(start, stop - start, _MADV_PAGEOUT) != 0:
                 raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
         released = (before - _rss_file_kb()) / 1024
     except (OSError, AttributeError, ValueError) as error:
-        log.debug("focalboost: LLVM's code pages not released (%s)", error)
+        log.debug("focalboost: the code pages of %s were not released (%s)", library, error)
         return 0.0
-    log.debug("focalboost: released %.0f MB of LLVM's code pages after loading kernels", released)
+    log.debug("focalboost: released %.0f MB of the code pages of %s", released, library)
     return released
 
 
