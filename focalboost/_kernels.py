@@ -721,9 +721,16 @@ def _run(kernel, args, n_rows, n_cols=1):
     flags = _run_chunks(kernel, args, n_rows, n_cols)
     if len(kernel.overloads) != loaded:
         _llvm_touched = True
-    if _llvm_touched and n_rows * n_cols >= RELEASE_MARGINS:
-        release_llvm_pages()
+    before_large_work(n_rows * n_cols)
     return flags
+
+
+def before_large_work(n_margins):
+    """Release LLVM's code pages (:func:`release_llvm_pages`) if kernel code was loaded since the
+    last release and ``n_margins`` >= ``RELEASE_MARGINS``: work of that size follows (a fit's
+    set-up calls this before the library builds its data and trees)."""
+    if _llvm_touched and n_margins >= RELEASE_MARGINS:
+        release_llvm_pages()
 
 
 def _run_chunks(kernel, args, n_rows, n_cols):

@@ -66,6 +66,7 @@ from __future__ import annotations
 import inspect
 import logging
 import numbers
+import sys
 from collections.abc import Mapping
 from numbers import Real
 
@@ -656,6 +657,9 @@ class FocalSetup:
         )
         if getattr(estimator, "base_score", None) is None:  # boosting starts at self.init
             self._warn_if_no_split(estimator, y_codes, classes, weights)
+        kernels = sys.modules.get("focalboost._kernels")  # loaded by the checks above, if at all
+        if kernels is not None:  # LLVM's pages, before the library's data and trees (peak memory)
+            kernels.before_large_work(np.size(y_codes))
 
     def _warn_if_no_split(self, estimator, y_codes, classes, weights):
         """A ``UserWarning`` when no tree can split from the init score (focal hessians below
