@@ -303,6 +303,8 @@ if spec["part"] == "memory":  # bench_training.make_binary, without importing fo
         logit = 2.0 * b @ beta + 0.5 * np.sin(3.0 * b[:, 0]) * b[:, 1] - 2.0
         y[i:i + 500_000] = rng.random(b.shape[0]) < 1.0 / (1.0 + np.exp(-logit))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("/proc/self/status") as f:
+        data_hwm = next((int(line.split()[1]) for line in f if line.startswith("VmHWM")), 0)
 t0 = time.perf_counter()
 if spec["lib"] == "xgboost":
     if spec["focal"]:
@@ -320,14 +322,36 @@ focal = dict(gamma=2.0, alpha=0.25) if spec["focal"] else {{}}
 if spec.get("threads"):
     kw["n_jobs"] = spec["threads"]
 imported = time.perf_counter() - t0
+fit_kw = {{}}
+phases = {{}}  # memory: the process's high-water mark (VmHWM, kB) after imports, at round 0
+def hwm():
+    with open("/proc/self/status") as f:
+        return next((int(line.split()[1]) for line in f if line.startswith("VmHWM")), 0)
+if spec["part"] == "memory":  # (ru_maxrss also counts the parent's RSS at fork; VmHWM does not)
+    phases["data"], phases["imported"] = data_hwm, hwm()
+    if spec["lib"] == "xgboost":
+        import xgboost as xgb
+        class RoundZero(xgb.callback.TrainingCallback):
+            def before_training(self, model):
+                phases["round_0"] = hwm()
+                return model
+        kw["callbacks"] = [RoundZero()]
+    else:
+        def round_zero(env):
+            if env.iteration == env.begin_iteration:
+                phases["round_0"] = hwm()
+        round_zero.before_iteration = True
+        fit_kw["callbacks"] = [round_zero]
 if spec["part"] == "startup":
     rng = np.random.default_rng(0)
     X = rng.normal(size=(10_000, 20)).astype(np.float32)
     y = (X[:, 0] + rng.normal(size=10_000) > 1).astype(np.float32)
-C(n_estimators=spec["trees"], learning_rate=0.1, **kw, **focal).fit(X, y)
+C(n_estimators=spec["trees"], learning_rate=0.1, **kw, **focal).fit(X, y, **fit_kw)
 seconds = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps(dict(seconds=seconds, import_seconds=imported, peak_kb=peak,
+if spec["part"] == "memory":
+    phases["end"] = hwm()
+print(json.dumps(dict(seconds=seconds, import_seconds=imported, peak_kb=peak, phases_kb=phases,
                       before_kb=before if spec["part"] == "memory" else 0)))
 """
 
@@ -349,7 +373,7 @@ def run_memory(quick=False, repeats=None, out=print):
     out("| library | RSS before fit, MB | built-in peak MB | focal peak MB | pair ratios (peak) | "
         "median ratio | focal - built-in, MB |")
     out("|---|---:|---:|---:|---|---:|---:|")
-    results = {}
+    results, phases = {}, {}
     for lib in ("xgboost", "lightgbm"):
         runs = []
         for i in range(pairs):
@@ -364,6 +388,19 @@ def run_memory(quick=False, repeats=None, out=print):
         out(f"| {lib} | {before:.0f} | {np.median(b):.0f} | {np.median(f):.0f} | "
             f"{', '.join(f'{v:.3f}' for v in ratio)} | **{np.median(ratio):.3f}** | {np.median(f - b):.0f} |")
         results[lib] = float(np.median(ratio))
+        phases[lib] = runs
+    out("\nWhere the high-water mark (VmHWM, this process's own: ru_maxrss above also counts the "
+        "parent's RSS when it forked) rises, MB, median over the pairs: from the data to importing the "
+        "classifier's modules; the fit up to the first round (label checks, DMatrix / Dataset, "
+        "focalboost's set-up and numba's first kernel load); the rounds.\n")
+    out("| library | classifier | data made | + imports | + fit until round 0 | + rounds | peak (VmHWM) |")
+    out("|---|---|---:|---:|---:|---:|---:|")
+    for lib, runs in phases.items():
+        for k, name in ((0, "built-in"), (1, "focal")):
+            marks = np.array([[r[k]["phases_kb"].get(m, np.nan) for m in ("data", "imported", "round_0", "end")]
+                              for r in runs])
+            b, i, z, p = np.median(marks, axis=0) / 1024
+            out(f"| {lib} | {name} | {b:.0f} | {i - b:+.0f} | {z - i:+.0f} | {p - z:+.0f} | {p:.0f} |")
     out(f"\nload average at end: {load()}")
     return results
 

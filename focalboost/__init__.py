@@ -20,8 +20,8 @@ from .posterior import (
 
 #: public names imported on first access: name -> module (relative to this package)
 _LAZY = {
-    "FocalXGBClassifier": ".sklearn",
-    "FocalLGBMClassifier": ".sklearn",
+    "FocalXGBClassifier": ".sklearn._xgboost",  # each estimator loads its own library only
+    "FocalLGBMClassifier": ".sklearn._lightgbm",
     "BoostingLoss": ".base",
     "FocalSearchCV": ".search",
 }

@@ -411,3 +411,67 @@ def test_set_booster_fallback_hands_over_the_same_booster_and_keeps_the_paramete
         booster = target.get_booster()
         results.append((booster.save_raw(), booster.save_config()))
     assert results[0] == results[1] == [(trained.save_raw(), trained.save_config())][0]
+
+
+# --- LightGBM: the training init score is let go once the booster has started from it ------------
+def _init_score_seen_at_round_0(fit_callbacks_fit):
+    """What LightGBM holds of the training init score after round 0 (Python, C++), and the array
+    FocalLGBMClassifier made for it."""
+    seen = {}
+
+    def spy(env):
+        if env.iteration == 0:
+            seen["python"] = env.model.train_set.init_score
+            seen["cpp"] = env.model.train_set.get_field("init_score")
+
+    model = fit_callbacks_fit([spy])
+    return model, seen
+
+
+@needs_fast
+@pytest.mark.parametrize("classes", [2, 3])
+def test_lightgbm_fit_frees_the_init_score_copies_before_the_first_round(classes, monkeypatch):
+    """The 3 x 40 MB (binary, 5M rows) of init score FocalLGBMClassifier held besides LightGBM's
+    training scores (benchmarks/RESULTS.md, "Memory" of issue 17.4); the same trees."""
+    import focalboost.sklearn._lightgbm as sk_lgb
+
+    X, y, _ = _data(n=3000, classes=classes)
+    made = []
+    rows = sk_lgb.init_score_rows
+    monkeypatch.setattr(sk_lgb, "init_score_rows", lambda *a, **k: made.append(rows(*a, **k)) or made[-1])
+
+    def fit(callbacks):
+        clf = FocalLGBMClassifier(gamma=2.0, n_estimators=4, num_leaves=7, n_jobs=1, verbose=-1)
+        return clf.fit(X, y, callbacks=callbacks)
+
+    fast, seen = _init_score_seen_at_round_0(fit)
+    assert seen["python"] is None and seen["cpp"] is None
+    assert [a.shape for a in made] == [(0,)]  # ours: emptied in place
+    made.clear()
+    with _compat.fast_paths(False):  # LightGBM's copies kept (ours is emptied in any case)
+        plain, kept = _init_score_seen_at_round_0(fit)
+    assert kept["python"].shape == kept["cpp"].shape == ((3000,) if classes == 2 else (3000, 3))
+    assert fast.booster_.model_to_string() == plain.booster_.model_to_string()
+
+
+@needs_fast
+def test_a_dataset_that_keeps_its_init_score_fails_the_check_and_trains_the_same(fresh_checks, monkeypatch, caplog):
+    X, y, _ = _data(n=3000)
+
+    def fit():
+        clf = FocalLGBMClassifier(gamma=2.0, n_estimators=4, num_leaves=7, n_jobs=1, verbose=-1)
+        return clf.fit(X, y).booster_.model_to_string()
+
+    reference = fit()
+    caplog.set_level(logging.WARNING, logger="focalboost")
+    set_field = lgb.Dataset.set_field
+
+    def ignore_none(self, field_name, data):  # a release where None no longer clears a field
+        return self if data is None else set_field(self, field_name, data)
+
+    monkeypatch.setattr(lgb.Dataset, "set_field", ignore_none)
+    fresh_checks()
+    assert fit() == reference
+    assert fit() == reference
+    [line] = _fallback_lines(caplog, "lightgbm.release_init_score")
+    assert "left LightGBM's copy in place" in line.getMessage()

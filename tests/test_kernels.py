@@ -526,3 +526,74 @@ def test_posterior_kernels_leave_huge_and_one_hot_rows_to_numpy_and_flag_bad_mar
         K.binary_posterior(np.array([0.0, np.nan]), 2.0)
     with pytest.raises(ValueError, match="finite"):
         K.multiclass_posterior(np.array([[0.0, np.inf]]), 2.0)
+
+
+# --- LLVM's code pages (peak memory, issue 17 part 4) ---------------------------------------------
+_PAGE_OUT = r"""
+import json, mmap, os, sys
+from focalboost import _kernels as K
+
+def resident_mb(name):
+    total, ours = 0, False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if "-" in fields[0] and ":" not in fields[0]:
+                ours = len(fields) >= 6 and os.path.basename(fields[5]).startswith(name)
+            elif ours and fields[0] == "Rss:":
+                total += int(fields[1])
+    return total / 1024
+
+path = sys.argv[1]
+with open(path, "rb") as f:
+    pages = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+checksum = sum(pages[i] for i in range(0, len(pages), 4096))  # touch every page
+before = resident_mb("libfocalboost_test")
+released = K._page_out("libfocalboost_test")
+after = resident_mb("libfocalboost_test")
+print(json.dumps([before, released, after, checksum == sum(pages[i] for i in range(0, len(pages), 4096))]))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="MADV_PAGEOUT is Linux's")
+def test_page_out_takes_back_a_read_only_mapping_and_keeps_its_contents(tmp_path):
+    """The mechanism of release_llvm_pages on a file only this test's child maps (LLVM's own pages
+    are shared with this test process, which loaded numba too, so Linux keeps those)."""
+    import json
+    import subprocess
+
+    path = tmp_path / "libfocalboost_test.so"
+    path.write_bytes(np.random.default_rng(0).integers(0, 255, 16 << 20, dtype=np.uint8).tobytes())
+    done = subprocess.run([sys.executable, "-c", _PAGE_OUT, str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    before, released, after, same = json.loads(done.stdout.strip().splitlines()[-1])
+    assert before > 12 and released > 12 and after < 1, (before, released, after)
+    assert same
+
+
+def test_the_first_large_call_after_new_code_releases_llvm_pages_once(monkeypatch):
+    calls = []
+    monkeypatch.setattr(K, "release_llvm_pages", lambda: calls.append(1) or setattr(K, "_llvm_touched", False))
+    monkeypatch.setattr(K, "_llvm_touched", True)  # as after importing numba or loading a kernel
+    loss = BinaryFocalLoss(gamma=2.0, alpha=0.25)
+
+    def call(n):
+        y = (np.arange(n) % 3 == 0).astype(np.float32)
+        raw = np.zeros(n, np.float32)
+        return loss.fast_gradient_hessian(y, raw, None, out=(np.empty(n, np.float32), np.empty(n, np.float32)))
+
+    call(K.RELEASE_MARGINS - 1)
+    assert calls == []
+    call(K.RELEASE_MARGINS)
+    assert calls == [1]
+    call(K.RELEASE_MARGINS)
+    assert calls == [1]  # nothing new loaded since
+    monkeypatch.setattr(K, "_llvm_touched", True)
+    call(K.RELEASE_MARGINS)
+    assert calls == [1, 1]
+
+
+def test_release_llvm_pages_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("FOCALBOOST_RELEASE_LLVM_PAGES", "0")
+    monkeypatch.setattr(K, "_page_out", lambda name: pytest.fail("paged out while switched off"))
+    assert K.release_llvm_pages() == 0.0

@@ -67,3 +67,23 @@ def test_import_loads_neither_numba_nor_scipy_optimize():
     assert _modules_loaded_after("import focalboost", ("numba", "scipy.optimize")) == []
     code = "from focalboost import FocalXGBClassifier, FocalLGBMClassifier"
     assert _modules_loaded_after(code, ("numba", "focalboost._kernels")) == []
+
+
+@pytest.mark.parametrize("name, loads, not_loaded", [
+    ("FocalXGBClassifier", "xgboost", "lightgbm"), ("FocalLGBMClassifier", "lightgbm", "xgboost"),
+])
+def test_an_estimator_loads_only_its_own_library(name, loads, not_loaded):
+    """Peak memory (issue 17.4): ``import xgboost`` alone adds ~20 MB to a LightGBM fit's process."""
+    for code in (f"from focalboost import {name}", f"from focalboost.sklearn import {name}"):
+        loaded = _loaded_after(code)
+        assert loads in loaded and not_loaded not in loaded
+
+
+def test_a_lightgbm_fit_does_not_load_xgboost():
+    code = (
+        "import numpy as np\n"
+        "from focalboost import FocalLGBMClassifier\n"
+        "X = np.random.default_rng(0).normal(size=(300, 3)); y = (X[:, 0] > 0).astype(int)\n"
+        "FocalLGBMClassifier(n_estimators=3, verbose=-1, n_jobs=1).fit(X, y).predict_proba(X)"
+    )
+    assert "xgboost" not in _loaded_after(code)

@@ -21,6 +21,9 @@ OpenMP team (opt-in:        ``core._LIB._name`` (libxgboost's path)  focalboost'
 _openmp_team`)
 freeing LightGBM's network  ``lightgbm.basic._LIB.LGBM_NetworkFree``  none: nothing is freed (a debug log line)
 (``network_free``)          and ``_safe_call``
+freeing LightGBM's copies   ``Booster.train_set`` (undocumented),    none: LightGBM keeps both copies until
+of the training init score  then the public ``Dataset.set_field(     training ends (memory, not results)
+(``ReleaseInitScore``)      "init_score", None)``
 ==========================  =======================================  ==========================================
 
 **The switch.** ``FOCALBOOST_FAST_PATHS=0`` (or ``false``, ``no``, ``off``) in the environment,

@@ -2,7 +2,10 @@
 
 * :func:`network_free`: free LightGBM's thread-local network state
   (``lightgbm.basic._safe_call(lightgbm.basic._LIB.LGBM_NetworkFree())``, what LightGBM's own Dask
-  training does after a successful fit), or nothing.
+  training does after a successful fit), or nothing;
+* :class:`ReleaseInitScore`: a training callback that lets go of the training set's per-row init
+  score once the booster has started its scores from it (``Booster.train_set``, an undocumented
+  attribute, and the public ``Dataset.set_field("init_score", None)``), or keeps it.
 """
 
 from __future__ import annotations
@@ -54,6 +57,84 @@ def network_free():
 
 
 FEATURES = {_NETWORK_FREE.name: _NETWORK_FREE}
+
+
+# --- the per-row init score, once training has started from it -----------------------------------
+def _release(booster):
+    """Free the training set's init score in LightGBM: the Python copy ``Dataset.set_init_score``
+    read back and the C++ copy (``Dataset.set_field(name, None)`` clears a field)."""
+    dataset = booster.train_set
+    dataset.set_init_score(None)
+    dataset.set_field("init_score", None)
+
+
+def _check_release():
+    import lightgbm as lgb
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(np.float64)
+
+    def logistic(preds, data):
+        p = 1.0 / (1.0 + np.exp(-preds))
+        return p - data.get_label(), p * (1.0 - p)
+
+    params = {"objective": logistic, "verbose": -1, "num_threads": 1, "min_data_in_leaf": 5}
+    models = []
+    for callbacks in ([], [ReleaseInitScore(checked=False)]):
+        train = lgb.Dataset(X, label=y, init_score=np.full(200, -0.7))
+        booster = lgb.train(params, train, 3, callbacks=callbacks)
+        models.append(booster.model_to_string())
+        if callbacks and train.get_field("init_score") is not None:
+            raise ValueError("Dataset.set_field('init_score', None) left LightGBM's copy in place")
+    if models[0] != models[1]:
+        raise ValueError("releasing the init score after the booster started changed the trees")
+
+
+_INIT_SCORE = Feature(
+    "lightgbm.release_init_score", _check_release,
+    "LightGBM keeps its two copies of the training set's init score (Python and C++) until the "
+    "end of training (memory, not speed)",
+)
+FEATURES[_INIT_SCORE.name] = _INIT_SCORE
+
+
+class ReleaseInitScore:
+    """LightGBM callback: before the first round, free what is held only for a per-row init score
+    that the booster no longer reads.
+
+    LightGBM copies a training set's ``init_score`` twice, into C++ (read once, when the booster
+    is created, to start its training scores) and back into Python (``Dataset.init_score``), and
+    keeps both until training ends: 2 x 40 MB for a binary problem on 5M rows. Freeing them after
+    the booster exists changes no score, tree or model (the feature check trains both ways and
+    compares the model text). ``own``: a per-row array the caller made and handed to LightGBM
+    only (FocalLGBMClassifier's init score, which ``LGBMModel.fit`` keeps referenced until it
+    returns); it is emptied in place (``ndarray.resize``), so pass nothing else. With the fast
+    paths off, or the check failed (logged once), the LightGBM copies are kept; ``own`` is
+    emptied in any case (LightGBM has copied it when the booster starts).
+
+    ``checked=False`` skips the feature check (the check itself trains with this callback).
+    """
+
+    before_iteration = True
+    order = 0
+
+    def __init__(self, own=None, checked=True):
+        self.own = own
+        self.checked = checked
+
+    def __call__(self, env):
+        if env.iteration != env.begin_iteration:
+            return
+        import lightgbm as lgb
+
+        booster = env.model  # a CVBooster in lightgbm.cv: left alone
+        if isinstance(booster, lgb.Booster) and (not self.checked or _INIT_SCORE.available()):
+            _release(booster)
+        own, self.own = self.own, None
+        if own is not None and own.flags.owndata:
+            own.resize(0, refcheck=False)  # frees its buffer; LightGBM.fit's frame still names it
 
 
 # --- the scikit-learn and Dask estimators ----------------------------------------------------------

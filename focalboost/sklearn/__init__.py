@@ -9,10 +9,30 @@ Layout: :mod:`._core` holds everything the estimators share (the focal parameter
 weights, init scores, metrics, probabilities; its docstring has the design notes);
 :mod:`._xgboost` and :mod:`._lightgbm` are the thin layers for each library, and
 :mod:`focalboost.dask` builds the distributed twins on the same core.
+
+Each estimator is imported on first use (module ``__getattr__``), so that a LightGBM fit does not
+load XGBoost (measured: ``import xgboost`` adds ~20 MB to the resident memory, and so to the peak
+of a fit in that process) and an XGBoost fit does not load LightGBM.
 """
 
+from importlib import import_module
+
 from ._core import FOCAL_PARAMS
-from ._lightgbm import FocalLGBMClassifier
-from ._xgboost import FocalXGBClassifier
+
+#: estimator name -> the module defining it (relative to this package)
+_LAZY = {"FocalXGBClassifier": "._xgboost", "FocalLGBMClassifier": "._lightgbm"}
 
 __all__ = ["FocalXGBClassifier", "FocalLGBMClassifier", "FOCAL_PARAMS"]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups are plain attribute reads
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -66,6 +66,7 @@ from __future__ import annotations
 import inspect
 import logging
 import numbers
+import sys
 from collections.abc import Mapping
 from numbers import Real
 
@@ -656,6 +657,9 @@ class FocalSetup:
         )
         if getattr(estimator, "base_score", None) is None:  # boosting starts at self.init
             self._warn_if_no_split(estimator, y_codes, classes, weights)
+        kernels = sys.modules.get("focalboost._kernels")  # loaded above only by a user's loss
+        if kernels is not None:  # LLVM's pages, before the library's data and trees (peak memory)
+            kernels.before_large_work(np.size(y_codes))
 
     def _warn_if_no_split(self, estimator, y_codes, classes, weights):
         """A ``UserWarning`` when no tree can split from the init score (focal hessians below
@@ -672,7 +676,8 @@ class FocalSetup:
             y, w = np.arange(K), np.bincount(y_codes, weights=weights, minlength=K).astype(float)
         raw = init_score_rows(self.loss, y, init=self.init)
         warn_if_no_split(
-            self.loss, y, raw, w, min_hessian=float(min_child_weight), scale=self.scale, stacklevel=4
+            self.loss, y, raw, w, min_hessian=float(min_child_weight), scale=self.scale, stacklevel=4,
+            formulas=True,
         )
 
     def xgboost_callbacks(self, callbacks):
