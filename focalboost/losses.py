@@ -492,7 +492,7 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
     """
 
     kind = "multilabel"
-    _kernel = None  # per-label alpha over (n, L): the numpy formulas (elementwise, vectorised)
+    _kernel = None  # the binary kernel, called per element by fast_gradient_hessian
     _loss_kernel = None
 
     def __init__(self, gamma=2.0, alpha=None, hessian="positive", derivatives="closed_form"):
@@ -509,6 +509,82 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
         y = as_indicator(y_true, raw.shape)
         check_n_labels(raw, self.n_labels)
         return y, raw, as_weights(sample_weight, raw.shape[0])
+
+    def fast_gradient_hessian(self, y_true, raw_prediction, sample_weight=None, out=None):
+        """Each element's binary focal gradient and hessian from the fused binary kernel (writing
+        into ``out``, a pair of (n, L) arrays, if given), or None (``derivatives=
+        "finite_difference"``, or a dtype the kernel does not take: logged once).
+
+        The input is checked as :meth:`gradient_hessian` checks it. With one alpha for all labels
+        (or none) and C-ordered arrays, one kernel call runs over the n x L elements (row weights
+        repeated per label); with a per-label alpha, one call per label column.
+        """
+        if self.derivatives != "closed_form":
+            return None
+        from . import _kernels
+
+        exact = self.hessian == "exact"
+        flat = self._flat_kernel(_kernels, y_true, raw_prediction, sample_weight, exact, out)
+        if flat is not None:
+            return flat
+        y, raw, w = self._check(y_true, raw_prediction, sample_weight)
+        n, L = raw.shape
+        grad, hess = out if out is not None else (np.empty((n, L)), np.empty((n, L)))
+        try:
+            if np.ndim(self.alpha) == 0 and all(a.flags.c_contiguous for a in (y, raw, grad, hess)):
+                weights = None if w is None else np.repeat(w, L)
+                _kernels.binary_gradient_hessian(
+                    y.reshape(-1), raw.reshape(-1), self.gamma, self.alpha, exact, weights,
+                    out=(grad.reshape(-1), hess.reshape(-1)),
+                )
+                return grad, hess
+            alphas = np.broadcast_to(np.nan if self.alpha is None else self.alpha, L)
+            for label in range(L):
+                g, h = _kernels.binary_gradient_hessian(
+                    np.ascontiguousarray(y[:, label]), np.ascontiguousarray(raw[:, label]),
+                    self.gamma, None if self.alpha is None else float(alphas[label]), exact, w,
+                    out=(np.empty(n, grad.dtype), np.empty(n, hess.dtype)),
+                )
+                grad[:, label], hess[:, label] = g, h
+        except _kernels.KernelDoesNotTake as exc:
+            _log_fallback(exc.reason)
+            return None
+        return grad, hess
+
+    def _flat_kernel(self, _kernels, y_true, raw_prediction, sample_weight, exact, out):
+        """The common case without a copy or a second pass: one alpha (or none), C-ordered
+        (n, L) margins as the library passes them (float32 or float64), labels of the same size,
+        row weights: one binary kernel call over the n x L elements, which checks the values in
+        the same pass; invalid input then raises :meth:`_check`'s multi-label error. None where
+        this case does not apply."""
+        raw = raw_prediction
+        if not (isinstance(raw, np.ndarray) and raw.ndim == 2 and raw.flags.c_contiguous
+                and raw.dtype in (np.float32, np.float64) and np.ndim(self.alpha) == 0):
+            return None
+        y = np.asarray(y_true)
+        n, L = raw.shape
+        if y.size != n * L or not y.flags.c_contiguous or y.shape not in ((n, L), (n * L,)):
+            return None
+        if self.n_labels is not None and self.n_labels != L:
+            return None
+        weights = None
+        if sample_weight is not None and np.size(sample_weight) > 0:
+            if np.ndim(sample_weight) != 1 or np.shape(sample_weight)[0] != n:
+                return None
+            weights = np.repeat(np.asarray(sample_weight), L)
+        grad, hess = out if out is not None else (np.empty((n, L)), np.empty((n, L)))
+        if not (grad.flags.c_contiguous and hess.flags.c_contiguous):
+            return None
+        try:
+            _kernels.binary_gradient_hessian(y.reshape(-1), raw.reshape(-1), self.gamma,
+                                             self.alpha, exact, weights,
+                                             out=(grad.reshape(-1), hess.reshape(-1)))
+        except _kernels.KernelDoesNotTake:
+            return None  # the checked path below says why
+        except ValueError:
+            self._check(y_true, raw_prediction, sample_weight)  # the multi-label message
+            raise
+        return grad, hess
 
     def predict_proba(self, raw_prediction):
         """The sigmoid of each label's margin, shape (n, L): the model's raw output

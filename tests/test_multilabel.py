@@ -34,7 +34,7 @@ def test_per_label_derivatives_are_the_binary_ones(gamma, hessian):
     L = MultiLabelFocalLoss(gamma, ALPHAS, hessian).loss(Y, X, w)
     for label, alpha in enumerate(ALPHAS):
         binary = BinaryFocalLoss(gamma, alpha, hessian)
-        gb, hb = binary.reference_gradient_hessian(Y[:, label], X[:, label], w)  # same numpy code
+        gb, hb = binary.gradient_hessian(Y[:, label], X[:, label], w)  # the same binary kernel
         np.testing.assert_array_equal(g[:, label], gb)
         np.testing.assert_array_equal(h[:, label], hb)
         np.testing.assert_array_equal(L[:, label], binary.reference_loss(Y[:, label], X[:, label], w))
@@ -195,3 +195,21 @@ def test_estimator_bad_multilabel_input():
         FocalXGBClassifier(n_estimators=2, scale_pos_weight=2.0).fit(X, Y)
     with pytest.raises(ValueError, match=r"label column\(s\) \[2\] hold a single value"):
         FocalXGBClassifier(n_estimators=2).fit(X, np.column_stack([Y[:, :2], np.ones(200)]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradient_errors_are_the_multilabel_ones(dtype):
+    """The one-call kernel path checks values in its pass; invalid input still raises the
+    multi-label messages (not the binary kernel's)."""
+    loss = MultiLabelFocalLoss(2.0)
+    raw = np.zeros((5, 3), dtype=dtype)
+    y = np.zeros((5, 3))
+    y[1, 1] = 2
+    with pytest.raises(ValueError, match=r"multi-label indicators\), found \[2.0\]"):
+        loss.gradient_hessian(y, raw)
+    with pytest.raises(ValueError, match="raw_prediction must be finite"):
+        loss.gradient_hessian(np.zeros((5, 3)), np.where(np.eye(5, 3) == 1, np.nan, raw).astype(dtype))
+    with pytest.raises(ValueError, match="sample_weight must contain finite weights"):
+        loss.gradient_hessian(np.zeros((5, 3)), raw, -np.ones(5))
+    g, h = loss.gradient_hessian(np.zeros(15), raw)  # labels flattened as XGBoost hands them
+    np.testing.assert_array_equal(g, loss.reference_gradient_hessian(np.zeros((5, 3)), raw)[0])
