@@ -518,6 +518,22 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
         The input is checked as :meth:`gradient_hessian` checks it. With one alpha for all labels
         (or none) and C-ordered arrays, one kernel call runs over the n x L elements (row weights
         repeated per label); with a per-label alpha, one call per label column.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n, L) or (n * L,)
+            0/1 indicators.
+        raw_prediction : array-like of shape (n, L)
+            Margins.
+        sample_weight : None or array-like of shape (n,), default None
+            Row weights.
+        out : None or a pair of (n, L) arrays, default None
+            Where to write the gradient and hessian.
+
+        Returns
+        -------
+        (grad, hess) or None
+            Arrays of shape (n, L), or None where the kernel does not apply.
         """
         if self.derivatives != "closed_form":
             return None
