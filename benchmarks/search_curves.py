@@ -73,9 +73,11 @@ def _se_keep(fold_scores, keep, n_se):
     """The standard-error rung rule weighed before the current one (the branch ``halving``): the
     best ``keep`` by mean score, plus every candidate whose fold-wise paired differences from the
     last of them have a mean within ``n_se`` standard errors (exact ties with one fold)."""
-    n_c, n_f = fold_scores.shape
+    from focalboost.search import _ranked
+
+    n_f = fold_scores.shape[1]
     means = fold_scores.mean(axis=1)
-    order = sorted(range(n_c), key=lambda j: (-means[j] if not np.isnan(means[j]) else np.inf, j))
+    order = _ranked(means)
     kept = order[:keep]
     last = fold_scores[kept[-1]]
     for j in order[keep:]:

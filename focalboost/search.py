@@ -584,13 +584,11 @@ refit_time_, classes_, n_features_in_
                     list(pool.map(advance, tasks))
                 reached[alive] = rounds
                 means = np.array([np.mean(scores[i]) for i in alive])
-                order = sorted(range(len(alive)),
-                               key=lambda j: (-means[j] if not np.isnan(means[j]) else np.inf, j))
-                kept = [alive[j] for j in order]
+                best = _ranked(means)[0]
                 logger.info(
                     "FocalSearchCV fast: rung %d/%d, %d candidate(s) at %d rounds; best mean "
                     "score %.6g (%s)", rung + 1, len(budgets), len(alive), rounds,
-                    means[order[0]], candidates[kept[0]],
+                    means[best], candidates[alive[best]],
                 )
                 if rung + 1 < len(budgets):
                     keep = max(1, math.ceil(len(alive) / HALVING_FACTOR))
@@ -715,6 +713,13 @@ def _group_of(params, base_params):
     return tuple(repr(params.get(name, base_params.get(name))) for name in FIRST_RUNG_KEEPS_BEST_OF)
 
 
+def _ranked(means):
+    """Indices of ``means`` best first: higher mean first, equal means in ``param_grid`` order
+    (as ``GridSearchCV``), a NaN mean last."""
+    return sorted(range(len(means)),
+                  key=lambda j: (-means[j] if not np.isnan(means[j]) else np.inf, j))
+
+
 def _rung_keep(means, keep, groups=None):
     """The candidates a rung keeps (indices into ``means``, increasing).
 
@@ -724,8 +729,7 @@ def _rung_keep(means, keep, groups=None):
     finite mean is kept too.
     """
     means = np.asarray(means, dtype=np.float64)
-    order = sorted(range(means.shape[0]),
-                   key=lambda j: (-means[j] if not np.isnan(means[j]) else np.inf, j))
+    order = _ranked(means)
     kept = set(order[:keep])
     if groups is not None:
         seen = set()
