@@ -6,7 +6,7 @@ package does not load XGBoost, LightGBM, pandas or Dask. The submodules are impo
 ``from focalboost import xgboost as fxgb`` loads XGBoost, ``focalboost.lightgbm`` LightGBM.
 """
 
-from importlib import import_module
+from ._lazy import lazy_attributes
 
 from .class_weights import binary_alpha, class_alpha
 from .finite_difference import FiniteDifferenceBinaryLoss, FiniteDifferenceMulticlassLoss
@@ -46,14 +46,4 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value  # later look-ups are plain attribute reads
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -15,7 +15,7 @@ load XGBoost (measured: ``import xgboost`` adds ~20 MB to the resident memory, a
 of a fit in that process) and an XGBoost fit does not load LightGBM.
 """
 
-from importlib import import_module
+from .._lazy import lazy_attributes
 
 from ._core import FOCAL_PARAMS
 
@@ -25,14 +25,4 @@ _LAZY = {"FocalXGBClassifier": "._xgboost", "FocalLGBMClassifier": "._lightgbm"}
 __all__ = ["FocalXGBClassifier", "FocalLGBMClassifier", "FOCAL_PARAMS"]
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value  # later look-ups are plain attribute reads
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
