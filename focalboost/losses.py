@@ -544,16 +544,12 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
         if flat is not None:
             return flat
         y, raw, w = self._check(y_true, raw_prediction, sample_weight)
+        flat = self._flat_kernel(_kernels, y, raw, w, exact, out)  # the checked arrays
+        if flat is not None:
+            return flat
         n, L = raw.shape
         grad, hess = out if out is not None else (np.empty((n, L)), np.empty((n, L)))
         try:
-            if np.ndim(self.alpha) == 0 and all(a.flags.c_contiguous for a in (y, raw, grad, hess)):
-                weights = None if w is None else np.repeat(w, L)
-                _kernels.binary_gradient_hessian(
-                    y.reshape(-1), raw.reshape(-1), self.gamma, self.alpha, exact, weights,
-                    out=(grad.reshape(-1), hess.reshape(-1)),
-                )
-                return grad, hess
             alphas = np.broadcast_to(np.nan if self.alpha is None else self.alpha, L)
             for label in range(L):
                 g, h = _kernels.binary_gradient_hessian(
