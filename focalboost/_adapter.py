@@ -297,11 +297,18 @@ class _Hook:
     __hash__ = object.__hash__
 
 
+def _own_float64(margin):
+    """Whether ``margin`` can take a posterior in place: a writeable C-contiguous float64 array."""
+    return (isinstance(margin, np.ndarray) and margin.dtype == np.float64
+            and margin.flags.c_contiguous and margin.flags.writeable)
+
+
 #: what ``predict_proba`` returns, at every entry point (estimators, native helpers, Dask, ONNX)
 PROBABILITY_CHOICES = ("auto", "posterior", "focal")
 
 
-def probability_from_margin(loss, margin, probability="auto", temperature=1.0, strength=1.0):
+def probability_from_margin(loss, margin, probability="auto", temperature=1.0, strength=1.0, *,
+                            overwrite_margin=False):
     """The one meaning of "probability" in focalboost, from margins.
 
     ``"auto"`` (the default everywhere): the posterior correction at ``strength`` s of the
@@ -313,6 +320,11 @@ def probability_from_margin(loss, margin, probability="auto", temperature=1.0, s
     ``"focal"``: the raw sigmoid/softmax of the margins (``loss.predict_proba``), what the
     model's link function gives. A loss without a posterior (a user's own ``BoostingLoss`` that
     does not define one) needs ``probability="focal"``.
+
+    ``overwrite_margin=True``: the caller owns ``margin`` (a fresh array from the library) and
+    no longer needs it. A multiclass posterior of float64 C-contiguous margins (LightGBM's) is
+    then written into them (the division by the temperature too): no (n, K) array is allocated
+    beyond the margins, which become the result.
     """
     if probability == "focal":
         return loss.predict_proba(margin)
@@ -322,11 +334,18 @@ def probability_from_margin(loss, margin, probability="auto", temperature=1.0, s
         from .calibration import check_strength, check_temperature, strength_loss
 
         temperature = check_temperature(temperature)
-        if temperature != 1.0:
+        if temperature != 1.0 and overwrite_margin and _own_float64(margin):
+            margin = np.divide(margin, temperature, out=margin)
+        elif temperature != 1.0:
             margin = np.asarray(margin, dtype=np.float64) / temperature
+            overwrite_margin = True  # our own copy now
         if check_strength(strength) != 1.0:
             loss = strength_loss(loss, strength)
+    from .losses import MulticlassFocalLoss
+
     try:
+        if overwrite_margin and isinstance(loss, MulticlassFocalLoss) and _own_float64(margin):
+            return loss.posterior(margin, out=margin)
         return loss.posterior(margin)
     except NotImplementedError:
         raise ValueError(

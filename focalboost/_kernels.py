@@ -73,6 +73,7 @@ from ._validation import (
     check_gamma,
     check_label_dtype,
     check_out,
+    check_proba_out,
     label_error,
     label_vector,
     margin_array,
@@ -1170,16 +1171,20 @@ _TINY_REST = 1e-300
 
 
 @_jit
-def _multiclass_posterior_kernel(raw, gamma, log_alpha, huge, out, start, stop):
+def _multiclass_posterior_kernel(raw, gamma, log_alpha, huge, out, left, start, stop):
     """out[i] = softmax(log w), log w_k = log p_k - gamma log(1 - p_k) - log1p(gamma F_k)
     - log alpha_k, F_k = (-log p_k) p_k / (1 - p_k) (posterior.multiclass_posterior). Flags
     non-finite margins, and rows it leaves to the numpy formulas: margins beyond ``huge`` and
-    rows whose other classes' shares (nearly) underflow (one-hot rows).
+    rows whose other classes' shares (nearly) underflow (one-hot rows). Such rows, and rows
+    with a non-finite margin, are marked in ``left`` and not written: ``out`` may be ``raw``
+    itself (each block of rows is read whole before it is written), and those rows then still
+    hold their margins.
 
     Blocks of _BLOCK rows copied class-major, as in the gradient kernel, so that every step
     vectorises across rows (exp, log and log1p are the polynomial versions of this module)."""
     raw = raw[start:stop]
     out = out[start:stop]
+    left = left[start:stop]
     n, K = raw.shape
     B = _BLOCK
     Z = np.empty((K, B))
@@ -1190,6 +1195,7 @@ def _multiclass_posterior_kernel(raw, gamma, log_alpha, huge, out, start, stop):
     rest_ = np.empty(B)
     logS_ = np.empty(B)
     amax_ = np.empty(B)
+    skip_ = np.empty(B, dtype=np.bool_)
     bad_x = False
     other = False
     for i0 in range(0, n, B):
@@ -1199,16 +1205,19 @@ def _multiclass_posterior_kernel(raw, gamma, log_alpha, huge, out, start, stop):
         for b in range(nb):  # transpose in, with the row's largest margin and its class
             m = np.float64(r[b, 0])
             top = 0
+            finite = True
             for k in range(K):
                 z = np.float64(r[b, k])
                 Z[k, b] = z
-                bad_x |= not (z - z == 0.0)
+                if not (z - z == 0.0):
+                    finite = False
                 if z > m:
                     m = z
                     top = k
             m_[b] = m
             top_[b] = top
-            other |= abs(m) > huge
+            bad_x |= not finite
+            skip_[b] = not finite or abs(m) > huge
             S_[b] = 0.0
             rest_[b] = 0.0
         for k in range(K):
@@ -1218,7 +1227,7 @@ def _multiclass_posterior_kernel(raw, gamma, log_alpha, huge, out, start, stop):
                 S_[b] += e
                 rest_[b] += 0.0 if k == top_[b] else e
         for b in range(nb):
-            other |= not (rest_[b] >= _TINY_REST)
+            skip_[b] |= not (rest_[b] >= _TINY_REST)
             logS_[b] = _log1p_nonneg(min(rest_[b], FLOAT64_MAX))  # log S, S = 1 + rest
             amax_[b] = -np.inf
         for k in range(K):
@@ -1241,6 +1250,10 @@ def _multiclass_posterior_kernel(raw, gamma, log_alpha, huge, out, start, stop):
                 E[k, b] = e
                 S_[b] += e
         for b in range(nb):
+            if skip_[b]:
+                left[i0 + b] = 1
+                other = True
+                continue
             inv = 1.0 / S_[b]
             for k in range(K):
                 o[b, k] = E[k, b] * inv
@@ -1261,17 +1274,22 @@ def binary_posterior(raw, gamma, alpha=None):
     return out
 
 
-def multiclass_posterior(raw, gamma, alpha=None, huge=2.0**20):
+def multiclass_posterior(raw, gamma, alpha=None, huge=2.0**20, out=None):
     """:func:`focalboost.posterior.multiclass_posterior` of margins ``raw`` (n, K), float32 or
-    float64 (not converted): a new (n, K) float64 array; None where a row needs the numpy
-    formulas (a margin beyond ``huge`` in size, or a row whose other classes' shares underflow)."""
+    float64 (not converted), written into ``out``: a new (n, K) float64 array, or the caller's
+    (C-contiguous float64; it may be ``raw`` itself, overwritten then). Returns ``(out, rows)``:
+    ``rows`` are the indices of the rows left to the numpy formulas (a margin beyond ``huge`` in
+    size, or a row whose other classes' shares underflow), whose ``out`` rows are not written
+    (so ``raw`` still holds them when ``out`` is ``raw``). Beyond ``out`` one byte per row is
+    allocated (the marks of those rows)."""
     raw = _as_margins(raw, 2)
     n, K = raw.shape
     alpha = check_class_alpha(alpha, K)
     log_alpha = np.zeros(K) if alpha is None else np.log(alpha)
-    out = np.empty((n, K))
-    args = (raw, float(check_gamma(gamma)), log_alpha, float(huge), out)
+    out = np.empty((n, K)) if out is None else check_proba_out(out, (n, K))
+    left = np.zeros(n, dtype=np.uint8)
+    args = (raw, float(check_gamma(gamma)), log_alpha, float(huge), out, left)
     flags = _run(_multiclass_posterior_kernel, args, n, K)
     if flags[1]:
-        raise non_finite_error(raw)
-    return None if flags[0] else out
+        raise non_finite_error(raw)  # rows with a non-finite margin were not written
+    return out, (np.flatnonzero(left) if flags[0] else np.empty(0, dtype=np.intp))

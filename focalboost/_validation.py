@@ -427,3 +427,12 @@ def as_probabilities(value, name, binary, positive=False, row_sum_tolerance=1e-4
                 f"{int(off.sum())} row(s) do not, e.g. {sums[off][:3].tolist()}"
             )
     return arr
+
+
+def check_proba_out(out, shape):
+    """``out`` of a posterior, if it is a writeable C-contiguous float64 array of ``shape``;
+    else ValueError."""
+    if not (isinstance(out, np.ndarray) and out.shape == shape and out.dtype == np.float64
+            and out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError(f"out must be a writeable C-contiguous float64 array of shape {shape}")
+    return out

@@ -210,7 +210,11 @@ def predict_margin(booster, X, init, **kwargs):
     -------
     ndarray of shape (n,) or (n, K)
     """
-    return booster.predict(X, raw_score=True, **kwargs) + np.asarray(init, dtype=np.float64)
+    margin = np.asarray(booster.predict(X, raw_score=True, **kwargs), dtype=np.float64)
+    init = np.asarray(init, dtype=np.float64)
+    if margin.flags.writeable and margin.shape == np.broadcast_shapes(margin.shape, init.shape):
+        return np.add(margin, init, out=margin)  # LightGBM's fresh array: no second copy
+    return margin + init
 
 
 #: the Python attributes of a ``lightgbm.Booster`` holding the temperature and strength of
@@ -302,4 +306,5 @@ def predict_proba(booster, X, loss, init, *, probability="auto", temperature=Non
         temperature = getattr(booster, TEMPERATURE_ATTR, 1.0)
     if strength is None:
         strength = getattr(booster, STRENGTH_ATTR, 1.0)
-    return probability_from_margin(check_loss(loss), margin, probability, temperature, strength)
+    return probability_from_margin(check_loss(loss), margin, probability, temperature, strength,
+                                   overwrite_margin=True)  # our own array (predict_margin)

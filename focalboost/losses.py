@@ -406,7 +406,7 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
         totals = self._all_class_totals(y_true, sample_weight)
         return self.optimal_margin((totals / totals.sum())[None, :])[0]
 
-    def posterior(self, raw_prediction):
+    def posterior(self, raw_prediction, out=None):
         """Class-posterior estimate, shape (n, K), from margins: ``predict_proba`` with the focal
         (gamma) and class-weight (alpha) distortion undone. See :mod:`focalboost.posterior`.
 
@@ -414,6 +414,9 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
         ----------
         raw_prediction : array-like of shape (n, K)
             Margins.
+        out : ndarray of shape (n, K), optional
+            Where to write the result (float64, C-contiguous); may be ``raw_prediction`` itself
+            (see :func:`focalboost.posterior.multiclass_posterior`).
 
         Returns
         -------
@@ -421,7 +424,7 @@ class MulticlassFocalLoss(_FocalMixin, MulticlassLossBase):
         """
         # dtype and values as given: the posterior's kernel reads float32 margins without a copy
         raw = margin_array(raw_prediction, 2, self.n_classes)
-        return multiclass_posterior(raw, gamma=self.gamma, alpha=self.alpha)
+        return multiclass_posterior(raw, gamma=self.gamma, alpha=self.alpha, out=out)
 
     def optimal_margin(self, posterior):
         """The margins (n, K), centred, this loss converges to where P(y | x) = ``posterior``:

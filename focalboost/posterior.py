@@ -77,6 +77,7 @@ from ._validation import (
     check_exactly_one,
     check_gamma,
     check_n_columns,
+    check_proba_out,
 )
 
 __all__ = [
@@ -210,18 +211,19 @@ def _check_probabilities(value, name, binary, positive=False):
 
 
 # --- focal output -> posterior -----------------------------------------------------------------
-def _kernel_posterior(name, raw_prediction, gamma, alpha):
+def _kernel_posterior(name, raw_prediction, gamma, alpha, out=None):
     """The fused kernel of the same formulas (:mod:`focalboost._kernels`): margins read as they
-    are (float32 from the boosters), the output written once, no temporaries. None where the
-    numpy formulas below take over: margins of a dtype the kernels do not take, and multiclass
-    rows of huge margins (beyond ``HUGE_MARGIN``) or one-hot rows (other shares underflowing),
-    which have their own formulas there. Invalid margins raise the same errors either way."""
+    are (float32 from the boosters), the output written once (into ``out``, multiclass), no
+    temporaries. None where the numpy formulas below take over: margins of a dtype the kernels
+    do not take. Multiclass: ``(out, rows)``, ``rows`` the rows of huge margins (beyond
+    ``HUGE_MARGIN``) or one-hot rows (other shares underflowing), left unwritten for the numpy
+    formulas. Invalid margins raise the same errors either way."""
     from . import _kernels  # imported on first use, as in focalboost.losses
 
     try:
         if name == "binary_posterior":
             return _kernels.binary_posterior(raw_prediction, gamma, alpha)
-        return _kernels.multiclass_posterior(raw_prediction, gamma, alpha, huge=HUGE_MARGIN)
+        return _kernels.multiclass_posterior(raw_prediction, gamma, alpha, huge=HUGE_MARGIN, out=out)
     except _kernels.KernelDoesNotTake:
         return None
 
@@ -268,7 +270,7 @@ def binary_posterior(raw_prediction=None, *, proba=None, gamma, alpha=None):
     return _two_columns(_binary_log_odds(x, gamma, alpha))
 
 
-def multiclass_posterior(raw_prediction=None, *, proba=None, gamma, alpha=None):
+def multiclass_posterior(raw_prediction=None, *, proba=None, gamma, alpha=None, out=None):
     """Class-posterior estimate from the output of a softmax focal model.
 
     Parameters
@@ -283,24 +285,43 @@ def multiclass_posterior(raw_prediction=None, *, proba=None, gamma, alpha=None):
         The focal loss's gamma the model was trained with.
     alpha : None or array-like of K positive floats, default None
         The per-class weights the model was trained with; None for none.
+    out : ndarray of shape (n, K), optional
+        Where to write the result (float64, C-contiguous, writeable), as numpy's ``out``. It
+        may be ``raw_prediction`` itself, a float64 array you no longer need: the margins are
+        then overwritten by the probabilities and no (n, K) array is allocated.
 
     Returns
     -------
     ndarray of shape (n, K)
-        Estimated P(y = k | x): eta_k proportional to 1 / (alpha_k psi(p_k)), computed as a
-        softmax of log-weights (see the module docstring). Rows sum to 1.
+        Estimated P(y = k | x) (in ``out`` if given): eta_k proportional to
+        1 / (alpha_k psi(p_k)), computed as a softmax of log-weights (see the module
+        docstring). Rows sum to 1.
     """
     check_exactly_one(raw_prediction, proba)
     gamma = check_gamma(gamma)
     if raw_prediction is not None:
-        fast = _kernel_posterior("multiclass_posterior", raw_prediction, gamma, alpha)
+        fast = _kernel_posterior("multiclass_posterior", raw_prediction, gamma, alpha, out)
         if fast is not None:
-            return fast
+            eta, rows = fast
+            if rows.size:  # untouched by the kernel, so raw_prediction's rows even when out is it
+                eta[rows] = _multiclass_from_log_p(np.asarray(raw_prediction)[rows], gamma, alpha)
+            return eta
         z = check_n_columns(as_raw(raw_prediction, 2))
     else:
         p = _check_probabilities(proba, "proba", binary=False)
         with np.errstate(divide="ignore"):
             z = np.log(p)
+    eta = _multiclass_from_log_p(z, gamma, alpha)
+    if out is None:
+        return eta
+    check_proba_out(out, eta.shape)[...] = eta
+    return out
+
+
+def _multiclass_from_log_p(z, gamma, alpha):
+    """The numpy formulas of :func:`multiclass_posterior` from margins or log-probabilities ``z``
+    (n, K): every row, huge margins and one-hot rows included."""
+    z = np.asarray(z, dtype=np.float64)
     K = z.shape[1]
     alpha = check_class_alpha(alpha, K)
     log_alpha = None if alpha is None else np.log(alpha)

@@ -548,18 +548,37 @@ def test_posterior_kernels_match_the_numpy_formulas(dtype, gamma):
     for k in (2, 3, 10):
         Z = rng.normal(0, 5, (2000, k)).astype(dtype)
         for alpha in (None, rng.uniform(0.2, 3.0, k)):
-            ours = K.multiclass_posterior(Z, gamma, alpha)
+            ours, rows = K.multiclass_posterior(Z, gamma, alpha)
+            assert rows.size == 0
             ref = _numpy_multiclass_posterior(Z, gamma, alpha)
             np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-300)
+            if dtype == np.float64:  # in place: the same values, written over the margins
+                Z2 = Z.copy()
+                same, _ = K.multiclass_posterior(Z2, gamma, alpha, out=Z2)
+                assert same is Z2
+                np.testing.assert_array_equal(Z2, ours)
 
 
 def test_posterior_kernels_leave_huge_and_one_hot_rows_to_numpy_and_flag_bad_margins():
-    assert K.multiclass_posterior(np.array([[0.0, 1.0], [2.0**21, 0.0]]), 2.0) is None
-    assert K.multiclass_posterior(np.array([[0.0, 1.0], [0.0, -800.0]]), 2.0) is None
+    margins = np.array([[0.0, 1.0], [2.0**21, 0.0], [3.0, -1.0], [0.0, -800.0]])
+    ref = _numpy_multiclass_posterior(margins[[0, 2]], 2.0, None)
+    eta, rows = K.multiclass_posterior(margins, 2.0)
+    np.testing.assert_array_equal(rows, [1, 3])
+    np.testing.assert_allclose(eta[[0, 2]], ref, rtol=1e-12)
+    Z = margins.copy()  # in place: the rows left to numpy are not written, so Z keeps them
+    eta, rows = K.multiclass_posterior(Z, 2.0, out=Z)
+    assert eta is Z
+    np.testing.assert_array_equal(rows, [1, 3])
+    np.testing.assert_array_equal(Z[[1, 3]], margins[[1, 3]])
+    np.testing.assert_allclose(Z[[0, 2]], ref, rtol=1e-12)
     with pytest.raises(ValueError, match="finite"):
         K.binary_posterior(np.array([0.0, np.nan]), 2.0)
-    with pytest.raises(ValueError, match="finite"):
-        K.multiclass_posterior(np.array([[0.0, np.inf]]), 2.0)
+    bad = np.array([[0.0, np.inf], [1.0, 2.0]])
+    with pytest.raises(ValueError, match="found 1 row"):  # the bad row is not overwritten
+        K.multiclass_posterior(bad, 2.0, out=bad)
+    for out in (np.empty((2, 2), np.float32), np.empty((3, 2)), np.empty((2, 2), order="F")[:, :1]):
+        with pytest.raises(ValueError, match="out must be"):
+            K.multiclass_posterior(np.zeros((2, 2)), 2.0, out=out)
 
 
 # --- LLVM's code pages (peak memory, issue 17 part 4) ---------------------------------------------

@@ -341,6 +341,40 @@ def test_hooks_allocate_only_the_float32_gradient_and_hessian(n_classes):
         assert np.shares_memory(a.ravel(order="F"), a)
 
 
+def test_lightgbm_multiclass_predict_proba_allocates_only_its_output():
+    """LightGBM's raw scores are float64 and ours: the posterior is written over them, so
+    predict_proba (estimator and native helper) allocates one (n, K) array, not two."""
+    from focalboost import FocalLGBMClassifier
+    from focalboost._adapter import probability_from_margin
+
+    rng = np.random.default_rng(3)
+    K, n = 6, 40_000
+    X_train = rng.normal(size=(3_000, 4))
+    y_train = (X_train[:, 0] * 2 + rng.normal(size=3_000)).round().clip(-2, 3) + 2
+    X = rng.normal(size=(n, 4))
+    output = n * K * 8
+    slack = 256 * 1024
+    for probability in ("posterior", "auto"):
+        model = FocalLGBMClassifier(gamma=2.0, n_estimators=5, num_leaves=7, verbose=-1,
+                                    probability=probability)
+        model.fit(X_train, y_train, eval_set=[(X_train[:500], y_train[:500])])
+        assert model.n_classes_ == K
+        if probability == "auto":
+            assert model.temperature_ != 1.0  # the division by T is done in place too
+        proba = model.predict_proba(X)
+        margin = model.decision_function(X)
+        ref = probability_from_margin(model.loss_, margin.copy(), probability, model.temperature_,
+                                      model.strength_)  # not in place
+        np.testing.assert_array_equal(proba, ref)
+        np.testing.assert_array_equal(model.decision_function(X), margin)  # nothing kept changed
+        assert _peak_bytes(lambda: model.predict_proba(X)) < output + slack
+        booster, init = model.booster_, 0.0  # the estimator folds its init score into the trees
+        native = flgb.predict_proba(booster, X, model.loss_, init, probability=probability)
+        np.testing.assert_array_equal(native, proba)
+        assert _peak_bytes(lambda: flgb.predict_proba(booster, X, model.loss_, init,
+                                                      probability=probability)) < output + slack
+
+
 def test_xgboost_objective_sees_labels_and_weights_changed_between_rounds():
     """The hooks read the DMatrix's buffers in place and cache nothing: set_label / set_weight
     between two calls are seen."""

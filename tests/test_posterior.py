@@ -487,3 +487,37 @@ def test_loss_objects_delegate_to_posterior():
     for label, alpha in enumerate([0.3, 0.7]):
         np.testing.assert_array_equal(ml.posterior(M)[:, label], binary_posterior(M[:, label], gamma=1.0, alpha=alpha)[:, 1])
     np.testing.assert_allclose(ml.optimal_margin(ml.posterior(M)), M, atol=1e-11)
+
+
+@pytest.mark.parametrize("gamma", [0.0, 2.0])
+def test_multiclass_posterior_writes_into_out_even_over_its_margins(gamma):
+    """``out=``: the same values; ``out=raw_prediction`` overwrites the margins (rows of huge
+    margins and one-hot rows, left to the numpy formulas, included)."""
+    from focalboost.posterior import _multiclass_from_log_p
+
+    rng = np.random.default_rng(11)
+    Z = np.vstack([rng.normal(0, 5, (300, 4)), [[2.0**21, 0, 0, 0], [0, -800.0, 0, 0]], rng.normal(0, 5, (7, 4))])
+    alpha = [0.5, 1.0, 2.0, 4.0]
+    eta = multiclass_posterior(Z, gamma=gamma, alpha=alpha)
+    np.testing.assert_allclose(eta, _multiclass_from_log_p(Z, gamma, alpha), rtol=1e-12, atol=1e-300)
+    for row in (300, 301):  # the numpy formulas' rows, against 60 digits
+        assert_close_to_mp(eta[row], mp_multiclass_posterior(Z[row], gamma, alpha), rtol=1e-12)
+    Z2 = Z.copy()
+    assert multiclass_posterior(Z2, gamma=gamma, alpha=alpha, out=Z2) is Z2
+    np.testing.assert_array_equal(Z2, eta)
+    out = np.full_like(Z, np.nan)
+    assert multiclass_posterior(Z.astype(np.float32), gamma=gamma, alpha=alpha, out=out) is out
+    np.testing.assert_array_equal(out, multiclass_posterior(Z.astype(np.float32), gamma=gamma, alpha=alpha))
+    loss = MulticlassFocalLoss(4, gamma, alpha)
+    Z3 = Z.copy()
+    assert loss.posterior(Z3, out=Z3) is Z3
+    np.testing.assert_array_equal(Z3, eta)
+    P = softmax(Z[:10], axis=1)
+    out = np.empty((10, 4))
+    assert multiclass_posterior(proba=P, gamma=gamma, out=out) is out  # the numpy path
+    np.testing.assert_array_equal(out, multiclass_posterior(proba=P, gamma=gamma))
+    for bad in (np.empty((10, 4), np.float32), np.empty((10, 3)), np.empty((4, 10)).T):
+        with pytest.raises(ValueError, match="out must be"):
+            multiclass_posterior(proba=P, gamma=gamma, out=bad)
+        with pytest.raises(ValueError, match="out must be"):
+            multiclass_posterior(Z[:10], gamma=gamma, out=bad)

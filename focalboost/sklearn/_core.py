@@ -839,11 +839,12 @@ class XGBProbabilityMetric:
 
 
 # --- predict_proba and predict from margins ------------------------------------------------------
-def proba_from_margin(estimator, margin):
-    """``predict_proba`` from margins: the tempered or exact posterior, or the raw sigmoid/softmax."""
+def proba_from_margin(estimator, margin, overwrite_margin=False):
+    """``predict_proba`` from margins: the tempered or exact posterior, or the raw sigmoid/softmax
+    (``overwrite_margin``: see :func:`focalboost._adapter.probability_from_margin`)."""
     return probability_from_margin(
         estimator.loss_, margin, estimator.probability, getattr(estimator, "temperature_", 1.0),
-        getattr(estimator, "strength_", 1.0),
+        getattr(estimator, "strength_", 1.0), overwrite_margin=overwrite_margin,
     )
 
 
@@ -894,7 +895,7 @@ def calibrate_probability(estimator, y_codes=None, margin=None, sample_weight=No
     return margin is not None
 
 
-def labels_from_margin(estimator, margin):
+def labels_from_margin(estimator, margin, overwrite_margin=False):
     """``predict``: ``classes_[argmax(predict_proba)]``, the class the probabilities favour, in
     every ``probability`` mode (binary: ``classes_[1]`` where its probability is above 1/2; a tie
     gives ``classes_[0]``); multi-label: the 0/1 indicator of each label's probability > 1/2.
@@ -904,7 +905,7 @@ def labels_from_margin(estimator, margin):
     ``probability="posterior"`` it is the Bayes decision for the posterior, not the
     cost-weighted decision alpha implies (the class of largest margin): that one is ``predict``
     with ``probability="focal"``, or ``FixedThresholdClassifier`` (binary; see :doc:`/user_guide/probabilities`)."""
-    proba = proba_from_margin(estimator, margin)
+    proba = proba_from_margin(estimator, margin, overwrite_margin)
     if isinstance(estimator.loss_, MultiLabelFocalLoss):  # one yes/no decision per label
         return (proba > 0.5).astype(np.int64)
     return estimator.classes_[np.argmax(proba, axis=1)]

@@ -588,4 +588,5 @@ class FocalLGBMClassifier(LGBMClassifier):
                 **kwargs,
             )
         margin = self.decision_function(X, validate_features=validate_features, **iterations, **kwargs)
-        return margin if raw_score else from_margin(self, margin)
+        # our own array: a multiclass posterior is written into it (no second (n, K) array)
+        return margin if raw_score else from_margin(self, margin, overwrite_margin=True)
