@@ -164,7 +164,7 @@ def lightgbm_pairs(task, X, y, rounds, threads):
            lambda: lgb.train(builtin, lgb.Dataset(X, y), rounds), hooks)
 
 
-def dask_pairs(quick, rounds):
+def dask_pairs(quick, rounds, rows=None):
     import dask.array as da
     from distributed import Client, LocalCluster, wait
     from lightgbm.dask import DaskLGBMClassifier
@@ -172,7 +172,7 @@ def dask_pairs(quick, rounds):
 
     from focalboost.dask import FocalDaskLGBMClassifier, FocalDaskXGBClassifier
 
-    n = 2_000 if quick else 200_000
+    n = rows or (2_000 if quick else 200_000)
     X, y = make_binary(n)
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     client = Client(cluster)
@@ -196,7 +196,7 @@ TASKS = ("binary", "multiclass K=10", "multiclass K=50", "multi-label L=5")
 
 
 def run_entrypoints(quick=False, repeats=None, rounds=None, tasks=TASKS, libs=("xgboost", "lightgbm", "dask"),
-                    out=print):
+                    out=print, dask_rows=None):
     pairs = repeats or (1 if quick else 3)
     rounds = rounds or (3 if quick else 100)
     threads = 1 if quick else CORES
@@ -218,7 +218,7 @@ def run_entrypoints(quick=False, repeats=None, rounds=None, tasks=TASKS, libs=("
             for name, builtin, focal in maker(task, X, y, rounds, threads):
                 results[(name, task)] = _row(out, name, task, size, paired(builtin, focal, pairs))
     if "dask" in libs:
-        (client, cluster), size, cases = dask_pairs(quick, rounds)
+        (client, cluster), size, cases = dask_pairs(quick, rounds, dask_rows)
         try:
             for name, builtin, focal in cases:
                 results[(name, "binary")] = _row(out, name, "binary (LocalCluster 2 x 1)", size,
@@ -373,6 +373,10 @@ def run_memory(quick=False, repeats=None, out=print):
     out("| library | RSS before fit, MB | built-in peak MB | focal peak MB | pair ratios (peak) | "
         "median ratio | focal - built-in, MB |")
     out("|---|---:|---:|---:|---|---:|---:|")
+    if "llvmlite" in sys.modules:  # python -m benchmarks runs this part before loading numba
+        out("\n**This process has loaded llvmlite**: Linux does not page out code that two processes "
+            "map, so the focal children keep ~70 MB of LLVM's code pages resident that a user's own "
+            "process releases (`focalboost._kernels.release_llvm_pages`).\n")
     results, phases = {}, {}
     for lib in ("xgboost", "lightgbm"):
         runs = []

@@ -25,36 +25,32 @@ if __package__ in (None, ""):  # python benchmarks/run.py
 
 from focalboost.compare.report import cpu_model as _cpu_model  # noqa: E402
 
-from . import (  # noqa: E402
-    bench_entrypoints,
-    bench_estimators,
-    bench_kernel,
-    bench_phases,
-    bench_probability,
-    bench_search,
-    bench_training,
-)
+from . import bench_entrypoints  # noqa: E402  (the others are imported by the parts that run)
 
 
 def machine_header():
-    import lightgbm
-    import numba
-    import numpy
-    import scipy
-    import xgboost
+    """Date, machine and versions, without importing numba: the memory part's children must be the
+    only processes mapping LLVM's code (``focalboost._kernels.release_llvm_pages``)."""
+    from importlib.metadata import version
 
-    from focalboost import _kernels
-
+    versions = ", ".join(f"{name} {version(name)}"
+                         for name in ("numpy", "scipy", "numba", "llvmlite", "xgboost", "lightgbm"))
     lines = [
         f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
         f"machine: {_cpu_model() or 'unknown'}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}",
-        f"python {platform.python_version()}, numpy {numpy.__version__}, scipy {scipy.__version__}, "
-        f"numba {numba.__version__}, xgboost {xgboost.__version__}, lightgbm {lightgbm.__version__}",
-        f"focalboost kernels: {numba.get_num_threads()} threads (numba default), "
-        f"{_kernels.MIN_MARGINS_PER_THREAD:,} margins per thread at least",
+        f"python {platform.python_version()}, {versions}",
         f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}",
     ]
     return "\n".join(lines)
+
+
+def kernel_header():
+    import numba
+
+    from focalboost import _kernels
+
+    return (f"focalboost kernels: {numba.get_num_threads()} threads (numba default), "
+            f"{_kernels.MIN_MARGINS_PER_THREAD:,} margins per thread at least")
 
 
 def _split(text, default):
@@ -74,6 +70,7 @@ def main(argv=None, out=print):
                         "default all")
     parser.add_argument("--tasks", help="comma-separated: binary,multiclass (entrypoints: binary, "
                         "'multiclass K=10', 'multiclass K=50', 'multi-label L=5'); default all")
+    parser.add_argument("--dask-rows", type=int, help="rows of the Dask entry points (default 200,000)")
     parser.add_argument("--search-data", default="nasscds,synthetic",
                         help="comma-separated data sets of --only search: nasscds,synthetic "
                         "(also: caravan, spam7, oj)")
@@ -96,6 +93,13 @@ def main(argv=None, out=print):
     out("## focalboost benchmarks" + (" (--quick: tiny data, timings meaningless)" if args.quick else ""))
     out("")
     out(machine_header())
+    if args.only in (None, "memory"):  # first: before this process loads numba (see machine_header)
+        bench_entrypoints.run_memory(quick=args.quick, repeats=args.repeats, out=out)
+    if args.only == "memory":
+        return 0
+    from . import bench_estimators, bench_kernel, bench_phases, bench_probability, bench_search, bench_training
+
+    out(kernel_header())
     if args.only in (None, "kernel"):
         bench_kernel.run(quick=args.quick, repeats=args.repeats, peer_path=args.peer_path, out=out)
     if args.only in (None, "training"):
@@ -131,12 +135,10 @@ def main(argv=None, out=print):
         bench_entrypoints.run_entrypoints(
             quick=args.quick, repeats=args.repeats, rounds=args.rounds,
             tasks=_split(args.tasks, bench_entrypoints.TASKS),
-            libs=_split(args.libs, ("xgboost", "lightgbm", "dask")), out=out,
+            libs=_split(args.libs, ("xgboost", "lightgbm", "dask")), out=out, dask_rows=args.dask_rows,
         )
     if args.only in (None, "predict"):
         bench_entrypoints.run_predict(quick=args.quick, repeats=args.repeats, out=out)
-    if args.only in (None, "memory"):
-        bench_entrypoints.run_memory(quick=args.quick, repeats=args.repeats, out=out)
     if args.only in (None, "startup"):
         bench_entrypoints.run_startup(quick=args.quick, repeats=args.repeats, out=out)
     out(f"\nload average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")

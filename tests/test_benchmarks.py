@@ -156,6 +156,23 @@ def test_issue17_parts_run_quick(part):
         assert name in text
 
 
+def test_memory_part_runs_before_numba_is_loaded():
+    """``python -m benchmarks --only memory``: the benchmark process itself does not load numba or
+    llvmlite (its mapping of LLVM's code would keep those pages resident in the measured
+    children), and says so when it has (as pytest's process here)."""
+    code = ("import sys; from benchmarks import run; lines = []; "
+            "run.main(['--quick', '--only', 'memory'], out=lines.append); "
+            "print('llvmlite' in sys.modules, 'numba' in sys.modules); print('\\n'.join(lines))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.startswith("False False\n"), done.stdout
+    assert "has loaded llvmlite" not in done.stdout
+    import focalboost._kernels  # noqa: F401  (loads llvmlite here)
+
+    lines = []
+    assert run.main(["--quick", "--only", "memory"], out=lines.append) == 0
+    assert "has loaded llvmlite" in "\n".join(lines)
+
+
 def test_dask_entrypoints_run_quick():
     lines = []
     assert run.main(["--quick", "--only", "entrypoints", "--tasks", "", "--libs", "dask"], out=lines.append) == 0
