@@ -716,9 +716,17 @@ def _page_out(library):
 def _run(kernel, args, n_rows, n_cols=1):
     """``kernel(*args, start, stop)`` over [0, n_rows), in parallel; its validity flags summed
     over the chunks (nonzero: a bad value somewhere). A large call after new kernel code was
-    loaded then releases LLVM's code pages (:func:`release_llvm_pages`)."""
+    loaded then releases LLVM's code pages (:func:`release_llvm_pages`): before the work, the
+    kernel runs on the empty range [0, 0), which loads (or compiles) its code for these argument
+    types, so that the pages go before the outputs are written (peak memory: the first call of a
+    fit otherwise holds LLVM's ~70 MB of code and the new gradient and hessian at once)."""
     global _llvm_touched
     loaded = len(kernel.overloads)
+    if n_rows * n_cols >= RELEASE_MARGINS:
+        kernel(*args, 0, 0)
+        if len(kernel.overloads) != loaded:
+            _llvm_touched = True
+        before_large_work(n_rows * n_cols)
     flags = _run_chunks(kernel, args, n_rows, n_cols)
     if len(kernel.overloads) != loaded:
         _llvm_touched = True

@@ -646,6 +646,22 @@ def test_the_first_large_call_after_new_code_releases_llvm_pages_once(monkeypatc
     assert calls == [1, 1]
 
 
+def test_llvm_pages_go_before_a_large_call_writes_its_outputs(monkeypatch):
+    """The code is loaded on an empty range first and the pages released then: the first call of
+    a fit does not hold LLVM's code and its new gradient and hessian at once."""
+    n = K.RELEASE_MARGINS
+    grad, hess = np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32)
+    seen = []
+    monkeypatch.setattr(K, "release_llvm_pages", lambda: seen.append(bool(np.isnan(grad).all()))
+                        or setattr(K, "_llvm_touched", False))
+    monkeypatch.setattr(K, "_llvm_touched", True)
+    y = (np.arange(n) % 3 == 0).astype(np.float32)
+    BinaryFocalLoss(gamma=2.0, alpha=0.25).fast_gradient_hessian(y, np.zeros(n, np.float32), None,
+                                                                  out=(grad, hess))
+    assert seen == [True]  # released once, before the kernel wrote the gradient
+    assert np.isfinite(grad).all() and np.isfinite(hess).all()
+
+
 def test_release_llvm_pages_can_be_switched_off(monkeypatch):
     monkeypatch.setenv("FOCALBOOST_RELEASE_LLVM_PAGES", "0")
     monkeypatch.setattr(K, "_page_out", lambda name: pytest.fail("paged out while switched off"))
