@@ -133,12 +133,13 @@ def test_issue17_parts_run_quick(part):
     lines = []
     argv = ["--quick", "--only", part]
     if part == "entrypoints":
-        argv += ["--tasks", "binary,multiclass K=10,multi-label L=5", "--libs", "xgboost,lightgbm"]
+        argv += ["--tasks", "binary,multiclass K=10,multiclass K=50,multi-label L=5", "--libs", "xgboost,lightgbm"]
     assert run.main(argv, out=lines.append) == 0
     text = "\n".join(lines)
     rows = [line for line in text.splitlines() if line.startswith("| ") and "**" in line]
     expected = {
-        "entrypoints": 2 * 2 + 2 * 2 + 2,  # binary and K=10: 4 entry points; multi-label: XGBoost's 2
+        # binary and K=10: 4 entry points; K=50 also the LightGBM hooks at gamma=0; multi-label: XGBoost's 2
+        "entrypoints": 2 * 2 + 2 * 2 + 5 + 2,
         "predict": 4,  # XGBoost and LightGBM, binary and K=10
         "memory": 2,
         "startup": 6,  # two libraries: warm cache (all threads, 1 thread), cold cache
@@ -148,7 +149,7 @@ def test_issue17_parts_run_quick(part):
         assert re.search(r"\*\*[+-]?[0-9.]+\*\*", row), row
     for name in {
         "entrypoints": ["FocalXGBClassifier.fit", "focalboost.xgboost.train", "FocalLGBMClassifier.fit",
-                        "focalboost.lightgbm hooks", "multi-label L=5"],
+                        "focalboost.lightgbm hooks", "multi-label L=5", "hooks at gamma=0"],
         "predict": ["FocalXGBClassifier", "FocalLGBMClassifier", "multiclass K=10"],
         "memory": ["| xgboost |", "| lightgbm |"],
         "startup": ["| warm | all |", "| warm | 1 |", "| cold | all |"],
