@@ -175,19 +175,25 @@ def warn_if_no_split(loss, y, raw, sample_weight=None, *, min_hessian, parameter
     gets, ``raw`` the init score's rows (:func:`init_score_rows`) and the estimator's
     ``min_child_weight`` and ``loss_scale``. Only the class weight totals matter at a constant
     start: labels 0..K-1 weighted by the class totals (K rows) give the same sums as the data.
-    ``formulas=True`` computes them with the loss's numpy formulas
+    ``sample_weight`` may also be an array of ``raw``'s shape, one weight per row and output: two
+    multi-label rows (all labels 0, all labels 1) weighted by each label's totals stand for the
+    data the same way. ``formulas=True`` computes them with the loss's numpy formulas
     (``reference_gradient_hessian``, when it has them) instead of the kernels: the estimators'
     check on K rows then does not load numba, which loads at the first round instead, after the
     library has built its data (peak memory: numba and LLVM take ~115 MB of RSS, and a LightGBM
     fit peaks while its booster is created).
     """
     reference = getattr(loss, "reference_gradient_hessian", None) if formulas else None
+    per_element = sample_weight is not None and np.ndim(sample_weight) == 2
+    row_weight = None if per_element else sample_weight
     if reference is None:
-        grad, hess = library_gradient_hessian(loss, y, raw, sample_weight, 1.0 if scale is None else scale)
+        grad, hess = library_gradient_hessian(loss, y, raw, row_weight, 1.0 if scale is None else scale)
     else:
-        grad, hess = reference(y, raw, sample_weight)
+        grad, hess = reference(y, raw, row_weight)
         if scale is not None and scale != 1.0:
             grad, hess = grad * scale, hess * scale
+    if per_element:  # (rows, outputs) weights: multi-label rows standing for label totals
+        grad, hess = grad * sample_weight, hess * sample_weight
     reason = no_split_reason(loss, grad, hess, min_hessian, parameter, scale)
     if reason is not None:
         warnings.warn(reason, UserWarning, stacklevel=stacklevel + 1)

@@ -266,3 +266,34 @@ def test_a_model_no_tree_can_split_is_a_warning(library, fit, request):
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*no tree can split")
         _fit(fit, request, X, y, w)
+
+
+def test_multilabel_no_split_check_on_label_totals_agrees_with_the_data():
+    """The estimators check two rows weighted by each label's totals instead of the (n, L) data:
+    the same verdict at every min_child_weight around the threshold, weighted or not."""
+    import warnings
+
+    from focalboost import MultiLabelFocalLoss
+    from focalboost._adapter import init_score_rows, warn_if_no_split
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 3))
+    Y = (rng.random((400, 3)) < [0.05, 0.3, 0.5]).astype(int)
+    for w in (None, rng.uniform(0.1, 2.0, 400)):
+        loss = MultiLabelFocalLoss(4.0, 0.3)
+        raw = init_score_rows(loss, Y, w)
+        grad, hess = loss.reference_gradient_hessian(Y, raw, w)
+        H = np.sum(hess, axis=0)  # each label's summed hessian; the check stops at 2 x min_child_weight
+        verdicts = []
+        for mcw in sorted({*(H / 2 * 0.999), *(H / 2 * 1.001)}):
+            with warnings.catch_warnings(record=True) as full:
+                warnings.simplefilter("always")
+                warn_if_no_split(loss, Y, raw, w, min_hessian=mcw, formulas=True)
+            with warnings.catch_warnings(record=True) as ours:
+                warnings.simplefilter("always")
+                FocalXGBClassifier(n_estimators=1, gamma=4.0, alpha=0.3, loss_scale=1.0,
+                                   min_child_weight=mcw).fit(X, Y, sample_weight=w)
+            said = lambda caught: any("no tree can split" in str(c.message) for c in caught)  # noqa: E731
+            assert said(ours) == said(full), (mcw, H)
+            verdicts.append(said(full))
+        assert any(verdicts) and not all(verdicts)  # both sides of the threshold were seen

@@ -665,12 +665,17 @@ class FocalSetup:
         """A ``UserWarning`` when no tree can split from the init score (focal hessians below
         ``min_child_weight``, e.g. a huge gamma or a tiny ``loss_scale``): a constant model.
         Only the class weight totals matter at a constant start, so K rows weighted by them
-        stand in for the data (as on Dask)."""
+        stand in for the data (as on Dask); multi-label: two rows (every label 0, every label 1)
+        weighted by each label's totals."""
         min_child_weight = getattr(estimator, "min_child_weight", None)
         if min_child_weight is None:  # XGBoost's default
             min_child_weight = 1.0
-        if classes is None:  # multi-label: the indicator matrix itself
-            y, w = y_codes, weights
+        if classes is None:
+            n, L = y_codes.shape
+            row_weights = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+            ones = row_weights @ (y_codes != 0)
+            y = np.array([np.zeros(L), np.ones(L)], dtype=y_codes.dtype)
+            w = np.array([row_weights.sum() - ones, ones])
         else:
             K = classes.shape[0]
             y, w = np.arange(K), np.bincount(y_codes, weights=weights, minlength=K).astype(float)
