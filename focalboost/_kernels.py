@@ -744,11 +744,12 @@ def before_large_work(n_margins):
 
 def _run_chunks(kernel, args, n_rows, n_cols):
     k = n_threads(n_rows * n_cols)
-    if k == 1:
+    # set by the XGBoost hooks: XGBoost's own threads, or the calling thread alone
+    parallel = _openmp_team.current()
+    if k == 1 or parallel is _openmp_team.CALLING_THREAD:
         return kernel(*args, 0, n_rows)
     # chunks of whole multiclass blocks, so that every block but the very last one is full
     chunk = max(1, CHUNK_MARGINS // (n_cols * _BLOCK)) * _BLOCK
-    parallel = _openmp_team.current()  # set by the XGBoost hook: run on XGBoost's own threads
     if parallel is not None and kernel is _binary_grad_hess_kernel and team_takes_binary(args):
         return run_binary_on_team(parallel, args, n_rows, k, chunk)
     n_chunks = -(-n_rows // chunk)

@@ -58,14 +58,37 @@ def enabled():
     return os.environ.get("FOCALBOOST_OPENMP_TEAM", "0").strip().lower() in ("1", "true", "yes", "on")
 
 
+#: ``team(CALLING_THREAD)``: the kernels of the block run in the calling thread alone, without
+#: focalboost's thread pool (inside XGBoost's objective when the team is not used; see
+#: :func:`inside_xgboost`)
+CALLING_THREAD = "calling thread"
+
+
 def current():
-    """The GOMP_parallel the kernels of this thread use now, or None."""
+    """The GOMP_parallel the kernels of this thread use now, ``CALLING_THREAD``, or None."""
     return getattr(_local, "parallel", None)
+
+
+def inside_xgboost(forked=False):
+    """Where the kernels called from XGBoost's objective run: XGBoost's OpenMP team when it is
+    switched on (``FOCALBOOST_OPENMP_TEAM=1``) and usable, else the calling thread alone.
+
+    Why not focalboost's thread pool there: the objective runs between two of XGBoost's OpenMP
+    parallel regions, whose worker threads keep spinning on the other cores for a while after
+    each region; the pool's threads then compete with them, while the calling thread has its
+    core to itself. Measured (benchmarks/RESULTS.md, 2026-12-02 22:30-22:50 UTC, 2 cores,
+    interleaved pairs, ratio to XGBoost's built-in objective): ``FocalXGBClassifier.fit`` binary
+    1M rows 1.048x with the pool, 1.024x in the calling thread; K = 10 200k rows 1.078x and
+    0.997x; multi-label 1.099x and 1.039x. ``forked``: a child forked after OpenMP threads ran
+    (the team's threads do not exist there) gets the calling thread."""
+    parallel = None if forked else xgboost_team()
+    return CALLING_THREAD if parallel is None else parallel
 
 
 @contextlib.contextmanager
 def team(parallel):
-    """Kernels called by this thread inside the block run on ``parallel``'s team (None: no-op)."""
+    """Kernels called by this thread inside the block run on ``parallel``'s team, or in the
+    calling thread alone for ``CALLING_THREAD`` (None: no-op)."""
     previous = current()
     _local.parallel = parallel
     try:

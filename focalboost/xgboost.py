@@ -97,10 +97,9 @@ class XGBoostObjective(_Hook):
     def __call__(self, predt, dtrain):
         y = _info(dtrain, "label")
         raw = _raw(self.loss, predt, y.shape[0])
-        # binary: the kernel runs on XGBoost's own OpenMP threads (focalboost._openmp_team), but
-        # not in a child forked after they ran: they do not exist there and the team would hang
-        team = None if forked_after_openmp() else _openmp_team.xgboost_team()
-        with _openmp_team.team(team):
+        # the kernels run in the calling thread, or (binary, opt-in) on XGBoost's own OpenMP
+        # threads, but not in a child forked after they ran: they do not exist there
+        with _openmp_team.team(_openmp_team.inside_xgboost(forked_after_openmp())):
             return library_gradient_hessian(self.loss, y, raw, _info(dtrain, "weight"), self.scale)
 
 

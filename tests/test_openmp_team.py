@@ -149,6 +149,50 @@ def test_xgboost_hooks_train_on_the_team_and_grow_the_same_trees(parallel, monke
     np.testing.assert_array_equal(with_team, without)
 
 
+@pytest.mark.parametrize("api", ["native", "sklearn", "multiclass"])
+def test_without_the_team_xgboost_hooks_run_the_kernels_in_the_calling_thread(monkeypatch, api):
+    """Team off (the default): inside XGBoost's objective the kernels do not use focalboost's
+    thread pool (whose threads compete with XGBoost's spinning OpenMP workers) but run in the
+    calling thread, with the pool's results bit for bit; outside XGBoost the pool is used."""
+    from focalboost import MulticlassFocalLoss
+
+    monkeypatch.setenv("FOCALBOOST_OPENMP_TEAM", "0")
+    monkeypatch.setattr(_openmp_team, "_found", {})
+    monkeypatch.setattr(_kernels, "n_threads", lambda n: 2)  # as on 2+ cores whatever numba says
+    from focalboost.sklearn._core import FocalObjective
+
+    pooled, inside = [], []  # pool uses; the hook calls running now
+    real_pool = _kernels._thread_pool
+    monkeypatch.setattr(_kernels, "_thread_pool", lambda: pooled.append(bool(inside)) or real_pool())
+    for hook in (fxgb.XGBoostObjective, FocalObjective):
+        def call(self, *args, _real=hook.__call__):
+            inside.append(1)
+            try:
+                return _real(self, *args)
+            finally:
+                inside.pop()
+        monkeypatch.setattr(hook, "__call__", call)
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(N, 4))
+    K = 3 if api == "multiclass" else 2
+    y = np.digitize(X[:, 0] + rng.normal(size=N), [0.8, 1.5][: K - 1]).astype(np.float64)
+    loss = MulticlassFocalLoss(K, 2.0) if K > 2 else BinaryFocalLoss(2.0, 0.25)
+    raw = rng.normal(size=(N, K) if K > 2 else N).astype(np.float32)
+    pool_result = loss.fast_gradient_hessian(y, raw)  # outside XGBoost: the thread pool
+    assert pooled == [False]
+    pooled.clear()
+    if api == "sklearn":
+        FocalXGBClassifier(gamma=2.0, alpha=0.25, n_estimators=3, max_depth=2, n_jobs=2).fit(X, y)
+    else:
+        d = xgb.DMatrix(X, y)
+        params = {"max_depth": 2, "nthread": 2, **fxgb.training_params(loss, y)}
+        fxgb.train(params, d, 3, loss=loss)
+        grad, hess = fxgb.objective(loss)(raw.reshape(-1), d)
+        for ours, pool in zip((grad, hess), pool_result):
+            np.testing.assert_array_equal(ours.reshape(pool.shape), pool.astype(np.float32))
+    assert True not in pooled  # set-up checks outside the rounds may use the pool
+
+
 def test_discovery_gives_none_for_a_library_without_gnu_openmp(parallel, tmp_path):
     not_elf = tmp_path / "lib.so"
     not_elf.write_bytes(b"not an ELF file")

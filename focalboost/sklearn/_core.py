@@ -794,13 +794,13 @@ class FocalObjective:
     def __init__(self, loss, scale=1.0, xgboost=False):
         self.loss = loss
         self.scale = float(scale)
-        self.xgboost = bool(xgboost)  # binary kernels then run on XGBoost's OpenMP threads
+        self.xgboost = bool(xgboost)  # kernels then run in the calling thread (or XGBoost's team)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         # float32 in the margins' memory order: the values the libraries store, no copy by them;
         # a child forked after OpenMP threads ran keeps the kernels off XGBoost's dead team
-        on_team = self.xgboost and not forked_after_openmp()
-        with _openmp_team.team(_openmp_team.xgboost_team() if on_team else None):
+        where = _openmp_team.inside_xgboost(forked_after_openmp()) if self.xgboost else None
+        with _openmp_team.team(where):
             return library_gradient_hessian(self.loss, y_true, y_pred, sample_weight, self.scale)
 
     def __repr__(self):
