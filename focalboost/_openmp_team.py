@@ -12,7 +12,7 @@ XGBoost's own OpenMP runtime, the kernel's work is done by those very threads.
 How. :func:`xgboost_team` finds the GNU OpenMP runtime XGBoost's library is linked against (its
 ``DT_NEEDED`` entry, opened with ``RTLD_NOLOAD``: only the copy already loaded) and returns its
 ``GOMP_parallel``, or None (another OpenMP runtime, another platform, anything unexpected: the
-kernels then use focalboost's thread pool). :func:`team` makes the kernels of the calling thread
+kernels then run in the calling thread, see :func:`inside_xgboost`). :func:`team` makes the kernels of the calling thread
 use it for a ``with`` block. The team's threads run a numba ``cfunc`` (``_binary_team_body`` in
 :mod:`focalboost._kernels`, next to the kernel it calls, so that the disk cache of the compiled
 code is renewed whenever the kernel's source changes) that takes chunks of rows from a shared
@@ -30,8 +30,9 @@ estimators meet their target without it: ``FocalXGBClassifier.fit`` took 1.047-1
 three interleaved runs), and the team calls GNU OpenMP's ABI (``GOMP_parallel``) behind
 XGBoost's back, a private contract that fork, threads and other OpenMP runtimes could break. It
 was tested under all three (tests/test_openmp_team.py) and fixed for fork (it may start no
-thread XGBoost would not: see :class:`_Team`); it remains useful for the native hook in
-``xgb.train`` and under CPU contention, where the pool suffered most.
+thread XGBoost would not: see :class:`_Team`). Without it the kernels called from XGBoost's
+objective run in the calling thread alone, not in focalboost's thread pool (since 2026-12-02,
+:func:`inside_xgboost`): that removed most of what the team gained.
 """
 
 from __future__ import annotations
