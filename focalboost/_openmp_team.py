@@ -77,11 +77,13 @@ def inside_xgboost(forked=False):
     Why not focalboost's thread pool there: the objective runs between two of XGBoost's OpenMP
     parallel regions, whose worker threads keep spinning on the other cores for a while after
     each region; the pool's threads then compete with them, while the calling thread has its
-    core to itself. Measured (benchmarks/RESULTS.md, 2026-12-02 22:30-22:50 UTC, 2 cores,
-    interleaved pairs, ratio to XGBoost's built-in objective): ``FocalXGBClassifier.fit`` binary
-    1M rows 1.048x with the pool, 1.024x in the calling thread; K = 10 200k rows 1.078x and
-    0.997x; multi-label 1.099x and 1.039x. ``forked``: a child forked after OpenMP threads ran
-    (the team's threads do not exist there) gets the calling thread."""
+    core to itself. Measured (benchmarks/RESULTS.md, 2026-12-02, 2 cores, interleaved pairs,
+    ratio of ``FocalXGBClassifier.fit`` to ``XGBClassifier.fit``): with the pool, binary 1M rows
+    1.048x, K = 10 200k rows 1.078x, multi-label 1.093-1.099x; with ``NUMBA_NUM_THREADS=1`` (the
+    kernels in the calling thread everywhere) 1.024x, 0.997x, 1.039x; with this function
+    1.063x, 1.059x, 1.059x (binary and K = 10 within the noise of those runs, multi-label
+    clearly better). ``forked``: a child forked after OpenMP threads ran (the team's threads do
+    not exist there) gets the calling thread."""
     parallel = None if forked else xgboost_team()
     return CALLING_THREAD if parallel is None else parallel
 
