@@ -14,9 +14,13 @@ Parts (``python -m benchmarks --only NAME``, each with ``--quick``: tiny data, s
   the hooks of ``focalboost.lightgbm``; binary 1M x 20, multiclass K = 10 200k x 20, K = 50 50k x
   20, multi-label (XGBoost: 5 labels, 200k x 20, ``binary:logistic`` multi-output); the Dask
   estimators on a LocalCluster of 2 workers x 1 thread (binary 200k x 20, ``--dask-rows``). For
-  LightGBM K = 50 also the hooks at gamma = 0 (softmax cross-entropy through the same hooks): the
-  built-in model's trees shrink to a few leaves after ~70 rounds there, the focal model's do not,
-  so the gamma = 2 row compares two different models and the gamma = 0 row the hooks' own cost.
+  LightGBM K = 50 also the hooks at gamma = 0 (softmax cross-entropy through the same hooks: the
+  hooks' own cost). LightGBM K = 50 trains with ``min_sum_hessian_in_leaf=1`` (XGBoost's default
+  ``min_child_weight``; ``min_child_weight`` in the estimators): at LightGBM's default 1e-3, 1,000
+  rows a class and 63 leaves, leaves of a few rows and hessian ~1e-3 take huge values and all three
+  models diverge (the built-in's training log loss is 3.7 at round 20 and 148,000 at round 100,
+  after which its trees shrink to 2-5 leaves), so the timing measured how fast each collapsed.
+  The table prints each K = 50 LightGBM model's training log loss at the last round.
 * ``predict``: ``predict_proba`` (default posterior correction) vs the built-in classifier's on
   1M rows, binary and K = 10 (100 trees trained on 100k rows), and the bytes each allocates
   beyond its output (tracemalloc peak minus the output's size).
@@ -49,6 +53,9 @@ from .bench_training import ALPHA, CORES, GAMMA, LEARNING_RATE, make_binary, mak
 ROOT = Path(__file__).resolve().parent.parent
 XGB_TREE = dict(max_depth=6, tree_method="hist")
 LGB_TREE = dict(num_leaves=63, force_col_wise=True, verbose=-1)
+#: LightGBM K = 50 only: LightGBM's default min_sum_hessian_in_leaf (1e-3) lets all three models
+#: diverge on 1,000 rows a class (module docstring); 1.0 is XGBoost's default min_child_weight
+LGB_K50_MIN_HESSIAN = 1.0
 
 
 def load():
@@ -140,7 +147,26 @@ def xgboost_pairs(task, X, y, rounds, threads):
            lambda: fxgb.train(params, dtrain, rounds, loss=loss))
 
 
-def lightgbm_pairs(task, X, y, rounds, threads):
+def _margin_log_loss(margin, y):
+    """Training softmax cross-entropy of a model's margins (n, K): a sanity check that the timed
+    models converge, not their objective."""
+    from scipy.special import log_softmax
+
+    return float(-log_softmax(margin, axis=1)[np.arange(len(y)), y.astype(np.int64)].mean())
+
+
+def _keep_margin(margins, name, func, X, margin_of):
+    """``func`` that also records the margins of the model it returns under ``margins[name]``."""
+
+    def run():
+        model = func()
+        margins[name] = margin_of(model, X)
+        return model
+
+    return run
+
+
+def lightgbm_pairs(task, X, y, rounds, threads, margins=None):
     import lightgbm as lgb
     from lightgbm import LGBMClassifier
 
@@ -148,10 +174,17 @@ def lightgbm_pairs(task, X, y, rounds, threads):
     from focalboost import lightgbm as flgb
 
     kw = dict(n_estimators=rounds, learning_rate=LEARNING_RATE, n_jobs=threads, **LGB_TREE)
-    focal = dict(gamma=GAMMA, alpha=_focal_alpha(task))
-    yield ("LGBMClassifier.fit vs FocalLGBMClassifier.fit",
-           lambda: LGBMClassifier(**kw).fit(X, y), lambda: FocalLGBMClassifier(**focal, **kw).fit(X, y))
     params = dict(learning_rate=LEARNING_RATE, num_threads=threads, **LGB_TREE)
+    if task == "multiclass K=50":
+        kw["min_child_weight"] = params["min_sum_hessian_in_leaf"] = LGB_K50_MIN_HESSIAN
+    focal = dict(gamma=GAMMA, alpha=_focal_alpha(task))
+    keep = (lambda name, func, margin_of: func) if margins is None else (
+        lambda name, func, margin_of: _keep_margin(margins, name, func, X, margin_of))
+    yield ("LGBMClassifier.fit vs FocalLGBMClassifier.fit",
+           keep("LGBMClassifier", lambda: LGBMClassifier(**kw).fit(X, y),
+                lambda model, X: model.predict(X, raw_score=True)),
+           keep("FocalLGBMClassifier", lambda: FocalLGBMClassifier(**focal, **kw).fit(X, y),
+                lambda model, X: model.decision_function(X)))
     if task.startswith("multiclass"):
         builtin = dict(params, objective="multiclass", num_class=int(y.max()) + 1)
     else:
@@ -161,16 +194,22 @@ def lightgbm_pairs(task, X, y, rounds, threads):
     def hooks(loss=loss):  # what focalboost.lightgbm's docstring shows a user
         init = loss.init_score(y)
         data = lgb.Dataset(X, y, init_score=flgb.init_score(loss, y, init=init))
-        return lgb.train({**params, **flgb.training_params(loss)}, data, rounds)
+        booster = lgb.train({**params, **flgb.training_params(loss)}, data, rounds)
+        booster.focal_init = init  # for the margins below only
+        return booster
+
+    def raw(booster, X):
+        return booster.predict(X, raw_score=True) + getattr(booster, "focal_init", 0.0)
 
     yield ("lgb.train, built-in vs focalboost.lightgbm hooks",
-           lambda: lgb.train(builtin, lgb.Dataset(X, y), rounds), hooks)
-    if task == "multiclass K=50":  # the hooks' own cost, apart from the focal model's larger trees
+           keep("lgb.train built-in", lambda: lgb.train(builtin, lgb.Dataset(X, y), rounds), raw),
+           keep("hooks gamma=2", hooks, raw))
+    if task == "multiclass K=50":  # the hooks' own cost: the same loss as the built-in objective
         from focalboost import MulticlassFocalLoss
 
         yield ("lgb.train, built-in vs focalboost.lightgbm hooks at gamma=0 (softmax cross-entropy)",
                lambda: lgb.train(builtin, lgb.Dataset(X, y), rounds),
-               lambda: hooks(MulticlassFocalLoss(loss.n_classes, 0.0)))
+               keep("hooks gamma=0", lambda: hooks(MulticlassFocalLoss(loss.n_classes, 0.0)), raw))
 
 
 def dask_pairs(quick, rounds, rows=None):
@@ -214,7 +253,7 @@ def run_entrypoints(quick=False, repeats=None, rounds=None, tasks=TASKS, libs=("
     out("| entry point | task | rows x features | built-in s (median) | focal s (median) | pair ratios | "
         "median ratio |")
     out("|---|---|---|---:|---:|---|---:|")
-    results = {}
+    results, notes = {}, []
     for task in tasks:
         X, y = _data(task, quick)
         size = f"{X.shape[0]:,} x {X.shape[1]}"
@@ -224,8 +263,14 @@ def run_entrypoints(quick=False, repeats=None, rounds=None, tasks=TASKS, libs=("
         if "lightgbm" in libs and not task.startswith("multi-label"):  # LightGBM has no multi-output
             makers.append(lightgbm_pairs)
         for maker in makers:
-            for name, builtin, focal in maker(task, X, y, rounds, threads):
+            margins = {} if maker is lightgbm_pairs and task == "multiclass K=50" else None
+            extra = {} if margins is None else {"margins": margins}
+            for name, builtin, focal in maker(task, X, y, rounds, threads, **extra):
                 results[(name, task)] = _row(out, name, task, size, paired(builtin, focal, pairs))
+            if margins:
+                losses = ", ".join(f"{k} {_margin_log_loss(m, y):.4f}" for k, m in margins.items())
+                notes.append(f"LightGBM {task}, training softmax cross-entropy of each model's margins "
+                             f"after its last timed fit: {losses}")
     if "dask" in libs:
         (client, cluster), size, cases = dask_pairs(quick, rounds, dask_rows)
         try:
@@ -235,6 +280,8 @@ def run_entrypoints(quick=False, repeats=None, rounds=None, tasks=TASKS, libs=("
         finally:
             client.close()
             cluster.close()
+    for note in notes:
+        out(f"\n{note}")
     out(f"\nload average at end: {load()}")
     return results
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -155,6 +156,12 @@ def test_issue17_parts_run_quick(part):
         "startup": ["| warm | all |", "| warm | 1 |", "| cold | all |"],
     }[part]:
         assert name in text
+    if part == "entrypoints":  # the K=50 LightGBM models' training loss, to show they converge
+        line = next(line for line in text.splitlines() if line.startswith("LightGBM multiclass K=50, training"))
+        losses = dict(item.rsplit(" ", 1) for item in line.split(": ", 1)[1].split(", "))
+        assert set(losses) == {"LGBMClassifier", "FocalLGBMClassifier", "lgb.train built-in", "hooks gamma=2",
+                               "hooks gamma=0"}, line
+        assert all(0.0 < float(v) < np.log(50) for v in losses.values()), line
 
 
 def test_memory_part_runs_before_numba_is_loaded():
