@@ -156,11 +156,12 @@ def _margin_log_loss(margin, y):
 
 
 def _keep_margin(margins, name, func, X, margin_of):
-    """``func`` that also records the margins of the model it returns under ``margins[name]``."""
+    """``func`` that also records how to get the margins of the model it returns, under
+    ``margins[name]`` (called after the timing: predicting is not part of a fit's time)."""
 
     def run():
         model = func()
-        margins[name] = margin_of(model, X)
+        margins[name] = lambda: margin_of(model, X)
         return model
 
     return run
@@ -268,7 +269,7 @@ def run_entrypoints(quick=False, repeats=None, rounds=None, tasks=TASKS, libs=("
             for name, builtin, focal in maker(task, X, y, rounds, threads, **extra):
                 results[(name, task)] = _row(out, name, task, size, paired(builtin, focal, pairs))
             if margins:
-                losses = ", ".join(f"{k} {_margin_log_loss(m, y):.4f}" for k, m in margins.items())
+                losses = ", ".join(f"{k} {_margin_log_loss(m(), y):.4f}" for k, m in margins.items())
                 notes.append(f"LightGBM {task}, training softmax cross-entropy of each model's margins "
                              f"after its last timed fit: {losses}")
     if "dask" in libs:
