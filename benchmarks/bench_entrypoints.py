@@ -157,7 +157,10 @@ def _margin_log_loss(margin, y):
 
 def _keep_margin(margins, name, func, X, margin_of):
     """``func`` that also records how to get the margins of the model it returns, under
-    ``margins[name]`` (called after the timing: predicting is not part of a fit's time)."""
+    ``margins[name]`` (called after the timing: predicting is not part of a fit's time); ``func``
+    itself when ``margins`` is None."""
+    if margins is None:
+        return func
 
     def run():
         model = func()
@@ -171,7 +174,7 @@ def lightgbm_pairs(task, X, y, rounds, threads, margins=None):
     import lightgbm as lgb
     from lightgbm import LGBMClassifier
 
-    from focalboost import FocalLGBMClassifier
+    from focalboost import FocalLGBMClassifier, MulticlassFocalLoss
     from focalboost import lightgbm as flgb
 
     kw = dict(n_estimators=rounds, learning_rate=LEARNING_RATE, n_jobs=threads, **LGB_TREE)
@@ -179,8 +182,10 @@ def lightgbm_pairs(task, X, y, rounds, threads, margins=None):
     if task == "multiclass K=50":
         kw["min_child_weight"] = params["min_sum_hessian_in_leaf"] = LGB_K50_MIN_HESSIAN
     focal = dict(gamma=GAMMA, alpha=_focal_alpha(task))
-    keep = (lambda name, func, margin_of: func) if margins is None else (
-        lambda name, func, margin_of: _keep_margin(margins, name, func, X, margin_of))
+
+    def keep(name, func, margin_of):
+        return _keep_margin(margins, name, func, X, margin_of)
+
     yield ("LGBMClassifier.fit vs FocalLGBMClassifier.fit",
            keep("LGBMClassifier", lambda: LGBMClassifier(**kw).fit(X, y),
                 lambda model, X: model.predict(X, raw_score=True)),
@@ -195,22 +200,20 @@ def lightgbm_pairs(task, X, y, rounds, threads, margins=None):
     def hooks(loss=loss):  # what focalboost.lightgbm's docstring shows a user
         init = loss.init_score(y)
         data = lgb.Dataset(X, y, init_score=flgb.init_score(loss, y, init=init))
-        booster = lgb.train({**params, **flgb.training_params(loss)}, data, rounds)
-        booster.focal_init = init  # for the margins below only
-        return booster
+        return lgb.train({**params, **flgb.training_params(loss)}, data, rounds)
 
-    def raw(booster, X):
-        return booster.predict(X, raw_score=True) + getattr(booster, "focal_init", 0.0)
+    def raw(booster, X, loss=None):  # the hooks' margins: the booster's raw scores + the init score
+        return booster.predict(X, raw_score=True) + (0.0 if loss is None else loss.init_score(y))
+
+    gamma0 = MulticlassFocalLoss(loss.n_classes, 0.0) if task == "multiclass K=50" else None
 
     yield ("lgb.train, built-in vs focalboost.lightgbm hooks",
            keep("lgb.train built-in", lambda: lgb.train(builtin, lgb.Dataset(X, y), rounds), raw),
-           keep("hooks gamma=2", hooks, raw))
-    if task == "multiclass K=50":  # the hooks' own cost: the same loss as the built-in objective
-        from focalboost import MulticlassFocalLoss
-
+           keep("hooks gamma=2", hooks, lambda booster, X: raw(booster, X, loss)))
+    if gamma0 is not None:  # the hooks' own cost: the same loss as the built-in objective
         yield ("lgb.train, built-in vs focalboost.lightgbm hooks at gamma=0 (softmax cross-entropy)",
                lambda: lgb.train(builtin, lgb.Dataset(X, y), rounds),
-               keep("hooks gamma=0", lambda: hooks(MulticlassFocalLoss(loss.n_classes, 0.0)), raw))
+               keep("hooks gamma=0", lambda: hooks(gamma0), lambda booster, X: raw(booster, X, gamma0)))
 
 
 def dask_pairs(quick, rounds, rows=None):
@@ -265,7 +268,7 @@ def run_entrypoints(quick=False, repeats=None, rounds=None, tasks=TASKS, libs=("
             makers.append(lightgbm_pairs)
         for maker in makers:
             margins = {} if maker is lightgbm_pairs and task == "multiclass K=50" else None
-            extra = {} if margins is None else {"margins": margins}
+            extra = {"margins": margins} if maker is lightgbm_pairs else {}
             for name, builtin, focal in maker(task, X, y, rounds, threads, **extra):
                 results[(name, task)] = _row(out, name, task, size, paired(builtin, focal, pairs))
             if margins:
