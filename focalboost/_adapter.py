@@ -31,6 +31,7 @@ focalboost; focalboost detects them and says so instead of leaving a hang or a c
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import warnings
 
@@ -45,6 +46,7 @@ __all__ = [
     "is_multiclass",
     "is_multilabel",
     "library_gradient_hessian",
+    "load_kernel_before_training",
     "forked_after_openmp",
     "no_split_reason",
     "warn_if_no_split",
@@ -80,7 +82,7 @@ def init_score_rows(loss, y, sample_weight=None, n_rows=None, init=None):
     return rows
 
 
-def library_gradient_hessian(loss, y, raw, sample_weight=None, scale=1.0):
+def library_gradient_hessian(loss, y, raw, sample_weight=None, scale=1.0, offset=None):
     """The hooks' gradient and hessian: float32 arrays, the precision both libraries keep.
 
     XGBoost (``GradientPair``) and LightGBM (``score_t``) store gradients and hessians as float32
@@ -93,23 +95,64 @@ def library_gradient_hessian(loss, y, raw, sample_weight=None, scale=1.0):
     A loss without a fused kernel (finite differences, the multi-label loss, a user's own object)
     and a ``scale`` other than 1 give what ``loss.gradient_hessian`` returns (float64; the library
     converts it). An empty ``sample_weight`` (XGBoost's "no weights") is passed on as None.
+
+    ``offset`` (None, or the init score: a float binary, (K,) multiclass) is added to every
+    row's margins first: ``FocalLGBMClassifier`` trains from LightGBM's scores starting at 0
+    instead of a per-row ``init_score`` (whose C++ copy LightGBM keeps for the whole fit). The
+    focal kernels add it as they read each margin; other losses get ``raw + offset``.
     """
     _state.trained_in = os.getpid()  # a library is training here (see forked_after_openmp)
     if sample_weight is not None and np.size(sample_weight) == 0:
         sample_weight = None
+    if offset is not None and not (scale == 1.0 and getattr(loss, "_takes_offset", False)):
+        raw = offset_margins(raw, offset)
+        offset = None
     if scale == 1.0:
         shape = np.shape(raw)
         order = "F" if len(shape) == 2 and _column_major(raw) else "C"
         out = (np.empty(shape, np.float32, order=order), np.empty(shape, np.float32, order=order))
-        result = loss.fast_gradient_hessian(y, raw, sample_weight, out=out)
+        kw = {} if offset is None else {"offset": offset}
+        result = loss.fast_gradient_hessian(y, raw, sample_weight, out=out, **kw)
         if result is not None:
             return result
         # no fast path for this loss or input: gradient_hessian (focalboost's losses then take
         # their numpy formulas; invalid input has raised already)
+        if offset is not None:
+            raw = offset_margins(raw, offset)
     grad, hess = loss.gradient_hessian(y, raw, sample_weight)
     if scale != 1.0:
         grad, hess = grad * scale, hess * scale
     return grad, hess
+
+
+def load_kernel_before_training(loss, n_rows, weighted, offset=None):
+    """Load the fused kernel a LightGBM fit will call, on two rows of LightGBM's argument types
+    (float32 labels and weights, float64 margins, multiclass in Fortran order), and then let
+    LLVM's code pages go (``focalboost._kernels.before_large_work``), before LightGBM builds its
+    Dataset and booster.
+
+    Loading it in the first round instead takes numba and LLVM (~90 MB of RSS, most of it
+    released right after) through memory when the fit's memory is highest: measured on 5M x 20
+    binary, that set the peak of the whole fit (1,053 MB, against 1,024 MB in later rounds). Only
+    focalboost's focal losses (the kernels' argument types are theirs); other losses load nothing.
+    Argument types this misses cost a load in the first round, as before, not a result.
+    """
+    if not getattr(loss, "_takes_offset", False) or getattr(loss, "derivatives", None) != "closed_form":
+        return
+    shape = (2,) if loss.raw_ndim == 1 else (2, loss.n_classes)
+    weights = np.ones(2, np.float32) if weighted else None
+    library_gradient_hessian(loss, np.zeros(2, np.float32), np.zeros(shape, order="F"), weights,
+                             offset=offset)
+    kernels = sys.modules.get("focalboost._kernels")
+    if kernels is not None:
+        kernels.before_large_work(n_rows * int(np.prod(shape[1:])))
+
+
+def offset_margins(raw, offset):
+    """``raw + offset`` as float64 in the margins' memory order (a new array): binary ``offset``
+    a float, multiclass (K,) added to each class's column."""
+    raw = np.asarray(raw, dtype=np.float64)
+    return np.add(raw, np.asarray(offset, dtype=np.float64), order="K")
 
 
 def no_split_reason(loss, grad, hess, min_hessian, parameter="min_child_weight", scale=None):

@@ -338,7 +338,7 @@ def _rows_impl(a, start, stop):
 
 
 @_jit
-def _binary_grad_hess_kernel(y, raw, gamma, alpha1, alpha0, exact, w, grad, hess, start, stop):
+def _binary_grad_hess_kernel(y, raw, offset, gamma, alpha1, alpha0, exact, w, grad, hess, start, stop):
     # rows [start, stop) as views indexed from 0: an index LLVM cannot prove non-negative keeps
     # numba's negative-index wraparound in the loop, which then no longer vectorises (6x slower)
     y = y[start:stop]
@@ -351,7 +351,7 @@ def _binary_grad_hess_kernel(y, raw, gamma, alpha1, alpha0, exact, w, grad, hess
     bad_w = False
     for i in range(raw.shape[0]):
         yi = y[i]
-        x = np.float64(raw[i])
+        x = np.float64(raw[i]) + offset  # FocalLGBMClassifier adds its init score here
         pos = yi == 1
         bad_y |= (yi != 1) & (yi != 0)
         bad_x |= not (x - x == 0.0)  # NaN or +-inf
@@ -402,11 +402,12 @@ _BLOCK = 128
 
 
 @_inline
-def _multiclass_block_in(y, raw, i0, nb, K, alpha, w, w_step, Z, E, c_, jm_, m_, sm1_, a_, wt_, ok_, u_):
+def _multiclass_block_in(y, raw, offset, i0, nb, K, alpha, w, w_step, Z, E, c_, jm_, m_, sm1_, a_, wt_,
+                         ok_, u_):
     """Per block of rows [i0, i0 + nb):
 
-    Z (K, B) <- the margins as float64; c <- class index (0 if invalid); ok <- label valid and
-    margins finite; m, jm <- max and first argmax of the other classes' margins;
+    Z (K, B) <- the margins as float64, plus ``offset`` (K,); c <- class index (0 if invalid);
+    ok <- label valid and margins finite; m, jm <- max and first argmax of the other classes' margins;
     E (K, B) <- e_j = exp(z_j - m), 0 at the true class; sm1 <- S - 1, the sum of e_j over the
     other classes but the argmax (whose e_j is exactly 1), so S = 1 + sm1 = sum of e_j;
     a <- alpha_c (0 for an invalid row); wt <- w, applied last; u <- z_c - lse_o with
@@ -420,11 +421,11 @@ def _multiclass_block_in(y, raw, i0, nb, K, alpha, w, w_step, Z, E, c_, jm_, m_,
     if raw.strides[0] <= raw.strides[1]:  # Fortran order: read column by column
         for j in range(K):
             for b in range(nb):
-                Z[j, b] = raw[i0 + b, j]
+                Z[j, b] = raw[i0 + b, j] + offset[j]
     else:
         for b in range(nb):
             for j in range(K):
-                Z[j, b] = raw[i0 + b, j]
+                Z[j, b] = raw[i0 + b, j] + offset[j]
     for b in range(nb):
         yv = y[i0 + b]
         label_ok = (yv >= 0) & (yv < K)
@@ -494,7 +495,7 @@ def _block_scratch(K):
 
 
 @_jit
-def _multiclass_grad_hess_kernel(y, raw, gamma, alpha, exact, w, w_step, grad, hess, start, stop):
+def _multiclass_grad_hess_kernel(y, raw, offset, gamma, alpha, exact, w, w_step, grad, hess, start, stop):
     y = y[start:stop]  # views indexed from 0, see _binary_grad_hess_kernel
     raw = raw[start:stop]
     grad = grad[start:stop]
@@ -515,7 +516,7 @@ def _multiclass_grad_hess_kernel(y, raw, gamma, alpha, exact, w, w_step, grad, h
     for i0 in range(0, n, B):
         nb = min(B, n - i0)
         by, bx, bw = _multiclass_block_in(
-            y, raw, i0, nb, K, alpha, w_rows, w_step, Z, E, c_, jm_, m_, sm1_, a_, wt_, ok_, u_
+            y, raw, offset, i0, nb, K, alpha, w_rows, w_step, Z, E, c_, jm_, m_, sm1_, a_, wt_, ok_, u_
         )
         bad_y |= by
         bad_x |= bx
@@ -562,7 +563,7 @@ def _multiclass_grad_hess_kernel(y, raw, gamma, alpha, exact, w, w_step, grad, h
 
 
 @_jit
-def _multiclass_loss_kernel(y, raw, gamma, alpha, w, w_step, out, start, stop):
+def _multiclass_loss_kernel(y, raw, offset, gamma, alpha, w, w_step, out, start, stop):
     y = y[start:stop]
     raw = raw[start:stop]
     out = out[start:stop]
@@ -576,7 +577,7 @@ def _multiclass_loss_kernel(y, raw, gamma, alpha, w, w_step, out, start, stop):
     for i0 in range(0, n, B):
         nb = min(B, n - i0)
         by, bx, bw = _multiclass_block_in(
-            y, raw, i0, nb, K, alpha, w_rows, w_step, Z, E, c_, jm_, m_, sm1_, a_, wt_, ok_, u_
+            y, raw, offset, i0, nb, K, alpha, w_rows, w_step, Z, E, c_, jm_, m_, sm1_, a_, wt_, ok_, u_
         )
         bad_y |= by
         bad_x |= bx
@@ -842,16 +843,16 @@ def _make_binary_team_body():
                 w = numba.carray(_float32_at(a[_S_W]), (n,))
                 if a[_S_INT_GAMMA] != 0:
                     c = _binary_grad_hess_kernel(
-                        y, raw, int_gamma, f[1], f[2], exact, w, grad, hess, start, stop
+                        y, raw, 0.0, int_gamma, f[1], f[2], exact, w, grad, hess, start, stop
                     )
                 else:
-                    c = _binary_grad_hess_kernel(y, raw, f[0], f[1], f[2], exact, w, grad, hess, start, stop)
+                    c = _binary_grad_hess_kernel(y, raw, 0.0, f[0], f[1], f[2], exact, w, grad, hess, start, stop)
             elif a[_S_INT_GAMMA] != 0:
                 c = _binary_grad_hess_kernel(
-                    y, raw, int_gamma, f[1], f[2], exact, None, grad, hess, start, stop
+                    y, raw, 0.0, int_gamma, f[1], f[2], exact, None, grad, hess, start, stop
                 )
             else:
-                c = _binary_grad_hess_kernel(y, raw, f[0], f[1], f[2], exact, None, grad, hess, start, stop)
+                c = _binary_grad_hess_kernel(y, raw, 0.0, f[0], f[1], f[2], exact, None, grad, hess, start, stop)
             bad_y += c[0]
             bad_x += c[1]
             bad_w += c[2]
@@ -885,13 +886,13 @@ def _f32_c(a):
 
 def team_takes_binary(args):
     """Whether the team body takes these binary kernel arguments (float32, C order)."""
-    y, raw, gamma, _a1, _a0, _exact, w, grad, hess = args
-    return all(_f32_c(v) for v in (y, raw, grad, hess)) and (w is None or _f32_c(w))
+    y, raw, offset, gamma, _a1, _a0, _exact, w, grad, hess = args
+    return offset == 0.0 and all(_f32_c(v) for v in (y, raw, grad, hess)) and (w is None or _f32_c(w))
 
 
 def run_binary_on_team(parallel, args, n_rows, n_threads, chunk):
     """The binary kernel over all rows on ``parallel``'s team of ``n_threads``; its flags summed."""
-    y, raw, gamma, a1, a0, exact, w, grad, hess = args
+    y, raw, _offset, gamma, a1, a0, exact, w, grad, hess = args  # offset 0: team_takes_binary
     body = _binary_team_body()
     floats = np.array([float(gamma), a1, a0])
     flags = np.zeros(3, np.int64)
@@ -988,6 +989,16 @@ def _class_alpha(alpha, K):
     return check_class_alpha(alpha, K)
 
 
+
+def _class_offset(offset, K):
+    """The per-class margin offsets as a writeable float64 (K,) vector (zeros for None)."""
+    if offset is None:
+        return np.zeros(K)
+    out = np.array(offset, dtype=np.float64).reshape(-1)  # a copy: writeable, contiguous
+    if out.shape != (K,):
+        raise ValueError(f"offset has {out.size} values for {K} classes")
+    return out
+
 _NO_WEIGHTS = np.ones(1)  # writeable: read-only arrays are a distinct numba type (a recompile)
 
 
@@ -1023,7 +1034,8 @@ def _raise_on_flags(flags, y, raw, n_classes, w):
         raise weight_error(w)
 
 
-def binary_gradient_hessian(y, raw, gamma, alpha=None, exact=False, sample_weight=None, out=None):
+def binary_gradient_hessian(y, raw, gamma, alpha=None, exact=False, sample_weight=None, out=None,
+                            offset=0.0):
     """Binary focal gradient and hessian with respect to the margin, one fused parallel pass.
 
     Parameters
@@ -1035,6 +1047,8 @@ def binary_gradient_hessian(y, raw, gamma, alpha=None, exact=False, sample_weigh
     exact : bool, True for the exact hessian, False for the "positive" one.
     sample_weight : None, an empty array (no weights) or (n,) weights >= 0.
     out : None or a (grad, hess) pair of preallocated (n,) float64 (or float32) arrays.
+    offset : float, added to every margin in float64 inside the pass (the derivatives are taken
+        at ``raw + offset``, rounded once, with no array of that sum).
 
     Returns
     -------
@@ -1046,12 +1060,14 @@ def binary_gradient_hessian(y, raw, gamma, alpha=None, exact=False, sample_weigh
     w = _as_weights(sample_weight, n)
     a1, a0 = _binary_alpha(alpha)
     grad, hess = _outputs(out, (n,))
-    flags = _run(_binary_grad_hess_kernel, (y, raw, _as_gamma(gamma), a1, a0, bool(exact), w, grad, hess), n)
+    args = (y, raw, float(offset), _as_gamma(gamma), a1, a0, bool(exact), w, grad, hess)
+    flags = _run(_binary_grad_hess_kernel, args, n)
     _raise_on_flags(flags, y, raw, 2, w)
     return grad, hess
 
 
-def multiclass_gradient_hessian(y, raw, gamma, alpha=None, exact=False, sample_weight=None, out=None):
+def multiclass_gradient_hessian(y, raw, gamma, alpha=None, exact=False, sample_weight=None, out=None,
+                                offset=None):
     """Softmax focal gradient and diagonal hessian, (n, K) each, one fused parallel pass.
 
     Parameters
@@ -1064,6 +1080,8 @@ def multiclass_gradient_hessian(y, raw, gamma, alpha=None, exact=False, sample_w
     sample_weight : None, an empty array or (n,) weights >= 0.
     out : None or a (grad, hess) pair of preallocated (n, K) float64 (or float32) arrays, in any
         memory order (Fortran order suits LightGBM, which reads gradients class by class).
+    offset : None or (K,) floats, added to each class's margins inside the pass (see
+        :func:`binary_gradient_hessian`).
 
     Returns
     -------
@@ -1075,7 +1093,8 @@ def multiclass_gradient_hessian(y, raw, gamma, alpha=None, exact=False, sample_w
     w = _as_weights(sample_weight, n)
     grad, hess = _outputs(out, (n, K))
     w, w_step = _multiclass_weights(w)
-    args = (y, raw, float(_as_gamma(gamma)), _class_alpha(alpha, K), bool(exact), w, w_step, grad, hess)
+    args = (y, raw, _class_offset(offset, K), float(_as_gamma(gamma)), _class_alpha(alpha, K), bool(exact),
+            w, w_step, grad, hess)
     flags = _run(_multiclass_grad_hess_kernel, args, n, K)
     _raise_on_flags(flags, y, raw, K, w)
     return grad, hess
@@ -1102,7 +1121,7 @@ def multiclass_loss(y, raw, gamma, alpha=None, sample_weight=None, out=None):
     w = _as_weights(sample_weight, n)
     out = np.empty(n) if out is None else out
     w, w_step = _multiclass_weights(w)
-    args = (y, raw, float(_as_gamma(gamma)), _class_alpha(alpha, K), w, w_step, out)
+    args = (y, raw, _class_offset(None, K), float(_as_gamma(gamma)), _class_alpha(alpha, K), w, w_step, out)
     flags = _run(_multiclass_loss_kernel, args, n, K)
     _raise_on_flags(flags, y, raw, K, w)
     return out

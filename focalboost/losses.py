@@ -198,6 +198,8 @@ def _huge_parts(raw, others, y):
 
 
 class _FocalMixin:
+    _takes_offset = True  # fast_gradient_hessian(..., offset=...)
+
     def _init_focal(self, gamma, hessian, derivatives):
         self.gamma = check_gamma(gamma)
         self.hessian = check_choice("hessian", hessian, HESSIAN_CHOICES)
@@ -211,21 +213,28 @@ class _FocalMixin:
             "derivatives": self.derivatives,
         }
 
-    def fast_gradient_hessian(self, y_true, raw_prediction, sample_weight=None, out=None):
+    def fast_gradient_hessian(self, y_true, raw_prediction, sample_weight=None, out=None, *,
+                              offset=None):
         """The fused kernel of the closed forms (writing into ``out`` if given), or None: for
         ``derivatives="finite_difference"``, for losses without a kernel and for inputs of a dtype
         the kernels do not take (logged once, see the module docstring). Invalid input raises
-        the canonical error of :mod:`focalboost._validation`."""
+        the canonical error of :mod:`focalboost._validation`.
+
+        ``offset`` (None, a float for binary, (K,) for multiclass) is added to every row's
+        margins inside the kernel: the derivatives at ``raw_prediction + offset`` with no array
+        of that sum (``FocalLGBMClassifier`` trains from 0 and adds its init score here, see
+        :func:`focalboost._adapter.library_gradient_hessian`)."""
         if self.derivatives != "closed_form":
             return None
         exact = self.hessian == "exact"
-        return self._try_kernel(self._kernel, y_true, raw_prediction, exact, sample_weight, out)
+        kw = {} if offset is None else {"offset": offset}
+        return self._try_kernel(self._kernel, y_true, raw_prediction, exact, sample_weight, out, **kw)
 
     def _fast_loss(self, y_true, raw_prediction, sample_weight):
         """The fused loss kernel (whatever ``derivatives`` says: the loss is the same), or None."""
         return self._try_kernel(self._loss_kernel, y_true, raw_prediction, sample_weight)
 
-    def _try_kernel(self, kernel, y_true, raw_prediction, *args):
+    def _try_kernel(self, kernel, y_true, raw_prediction, *args, **kwargs):
         """``kernel``'s result; None only where the loss has no kernel or the kernel does not
         take the input's dtype (a named reason, logged once). Errors propagate."""
         if kernel is None:
@@ -235,7 +244,7 @@ class _FocalMixin:
         # the kernels take the number of classes from the margins: the loss's own is checked here
         raw = margin_array(raw_prediction, self.raw_ndim, self.n_classes)
         try:
-            return kernel(y_true, raw, self.gamma, self.alpha, *args)
+            return kernel(y_true, raw, self.gamma, self.alpha, *args, **kwargs)
         except _kernels.KernelDoesNotTake as exc:
             _log_fallback(exc.reason)
             return None
@@ -495,6 +504,7 @@ class MultiLabelFocalLoss(BinaryFocalLoss):
     """
 
     kind = "multilabel"
+    _takes_offset = False  # its fast_gradient_hessian has no offset (not used with LightGBM)
     _kernel = None  # the binary kernel, called per element by fast_gradient_hessian
     _loss_kernel = None
 

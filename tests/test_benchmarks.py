@@ -142,7 +142,7 @@ def test_issue17_parts_run_quick(part):
         # binary and K=10: 4 entry points; K=50 also the LightGBM hooks at gamma=0; multi-label: XGBoost's 2
         "entrypoints": 2 * 2 + 2 * 2 + 5 + 2,
         "predict": 4,  # XGBoost and LightGBM, binary and K=10
-        "memory": 2,
+        "memory": 3,  # XGBoost; LightGBM with each histogram layout forced
         "startup": 6,  # two libraries: warm cache (all threads, 1 thread), cold cache
     }[part]
     assert len(rows) == expected, text
@@ -152,7 +152,7 @@ def test_issue17_parts_run_quick(part):
         "entrypoints": ["FocalXGBClassifier.fit", "focalboost.xgboost.train", "FocalLGBMClassifier.fit",
                         "focalboost.lightgbm hooks", "multi-label L=5", "hooks at gamma=0"],
         "predict": ["FocalXGBClassifier", "FocalLGBMClassifier", "multiclass K=10"],
-        "memory": ["| xgboost |", "| lightgbm |"],
+        "memory": ["| xgboost |", "| lightgbm, col-wise |", "| lightgbm, row-wise |"],
         "startup": ["| warm | all |", "| warm | 1 |", "| cold | all |"],
     }[part]:
         assert name in text

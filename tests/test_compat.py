@@ -428,11 +428,12 @@ def _init_score_seen_at_round_0(fit_callbacks_fit):
     return model, seen
 
 
-@needs_fast
 @pytest.mark.parametrize("classes", [2, 3])
-def test_lightgbm_fit_frees_the_init_score_copies_before_the_first_round(classes, monkeypatch):
-    """The 3 x 40 MB (binary, 5M rows) of init score FocalLGBMClassifier held besides LightGBM's
-    training scores (benchmarks/RESULTS.md, "Memory" of issue 17.4); the same trees."""
+def test_lightgbm_fit_gives_the_training_set_no_init_score(classes, monkeypatch):
+    """FocalLGBMClassifier starts LightGBM's training scores at 0 and its objective adds the init
+    score: no per-row training init score is made, and LightGBM holds none (a Dataset's would be
+    copied into C++, kept there until training ends, and back into Python: 3 x 40 MB binary on
+    5M rows, benchmarks/RESULTS.md, issue 17.4). The evaluation sets still start at it."""
     import focalboost.sklearn._lightgbm as sk_lgb
 
     X, y, _ = _data(n=3000, classes=classes)
@@ -442,15 +443,33 @@ def test_lightgbm_fit_frees_the_init_score_copies_before_the_first_round(classes
 
     def fit(callbacks):
         clf = FocalLGBMClassifier(gamma=2.0, n_estimators=4, num_leaves=7, n_jobs=1, verbose=-1)
-        return clf.fit(X, y, callbacks=callbacks)
+        return clf.fit(X, y, eval_set=[(X[:500], y[:500])], callbacks=callbacks)
+
+    model, seen = _init_score_seen_at_round_0(fit)
+    assert seen["python"] is None and seen["cpp"] is None
+    assert [a.shape[0] for a in made] == [500]  # the evaluation set's rows only
+    valid = model.evals_result_["valid_0"]["focal_loss"][-1]
+    margin = model.decision_function(X[:500])
+    assert valid == pytest.approx(model.loss_.mean_loss(model._le.transform(y[:500]), margin), rel=1e-12)
+
+
+@needs_fast
+@pytest.mark.parametrize("classes", [2, 3])
+def test_lightgbm_fit_frees_the_python_copy_of_a_users_init_score(classes):
+    """A user's init_score goes into LightGBM's Dataset: the Python copy LightGBM reads back is
+    let go before the first round (ReleaseInitScore); the same trees."""
+    X, y, _ = _data(n=3000, classes=classes)
+    start = np.full((3000,) if classes == 2 else (3000, classes), 0.25)
+
+    def fit(callbacks):
+        clf = FocalLGBMClassifier(gamma=2.0, n_estimators=4, num_leaves=7, n_jobs=1, verbose=-1)
+        return clf.fit(X, y, init_score=start, callbacks=callbacks)
 
     fast, seen = _init_score_seen_at_round_0(fit)
     assert seen["python"] is None and seen["cpp"] is None
-    assert [a.shape for a in made] == [(0,)]  # ours: emptied in place
-    made.clear()
-    with _compat.fast_paths(False):  # LightGBM's copies kept (ours is emptied in any case)
+    with _compat.fast_paths(False):  # LightGBM's copies kept
         plain, kept = _init_score_seen_at_round_0(fit)
-    assert kept["python"].shape == kept["cpp"].shape == ((3000,) if classes == 2 else (3000, 3))
+    assert kept["python"].shape == kept["cpp"].shape == ((3000,) if classes == 2 else (3000, classes))
     assert fast.booster_.model_to_string() == plain.booster_.model_to_string()
 
 
@@ -458,9 +477,9 @@ def test_lightgbm_fit_frees_the_init_score_copies_before_the_first_round(classes
 def test_a_dataset_that_keeps_its_init_score_fails_the_check_and_trains_the_same(fresh_checks, monkeypatch, caplog):
     X, y, _ = _data(n=3000)
 
-    def fit():
+    def fit():  # a user's init score: the one LightGBM's Dataset holds (see above)
         clf = FocalLGBMClassifier(gamma=2.0, n_estimators=4, num_leaves=7, n_jobs=1, verbose=-1)
-        return clf.fit(X, y).booster_.model_to_string()
+        return clf.fit(X, y, init_score=np.full(len(y), -1.0)).booster_.model_to_string()
 
     reference = fit()
     caplog.set_level(logging.WARNING, logger="focalboost")

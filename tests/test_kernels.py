@@ -666,3 +666,75 @@ def test_release_llvm_pages_can_be_switched_off(monkeypatch):
     monkeypatch.setenv("FOCALBOOST_RELEASE_LLVM_PAGES", "0")
     monkeypatch.setattr(K, "_page_out", lambda name: pytest.fail("paged out while switched off"))
     assert K.release_llvm_pages() == 0.0
+
+
+# --- offset: the margins plus a constant, added inside the pass (FocalLGBMClassifier) -----------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_binary_offset_is_the_kernel_at_the_summed_margins(dtype, weighted):
+    rng = np.random.default_rng(7)
+    n = 120_000  # several chunks: the threads see the offset too
+    raw = (rng.normal(0.0, 5.0, n)).astype(dtype)
+    raw[:3] = [-40.0, 40.0, 0.0]
+    y = (rng.random(n) < 0.2).astype(np.float32)
+    w = rng.uniform(0.0, 3.0, n) if weighted else None
+    offset = -1.3862943611198906  # log(1/4): a binary init score
+    got = K.binary_gradient_hessian(y, raw, 2.0, 0.25, False, w, offset=offset)
+    want = K.binary_gradient_hessian(y, raw.astype(np.float64) + offset, 2.0, 0.25, False, w)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    loss = BinaryFocalLoss(gamma=2.0, alpha=0.25)
+    for a, b in zip(loss.fast_gradient_hessian(y, raw, w, offset=offset), want):
+        np.testing.assert_array_equal(a, b)
+    # offset 0 is no offset, bit for bit
+    for a, b in zip(K.binary_gradient_hessian(y, raw, 2.0, 0.25, False, w, offset=0.0),
+                    K.binary_gradient_hessian(y, raw, 2.0, 0.25, False, w)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multiclass_offset_is_the_kernel_at_the_summed_margins(order, dtype):
+    rng = np.random.default_rng(8)
+    n, k = 30_000, 4
+    raw = np.asarray(rng.normal(0.0, 4.0, (n, k)), dtype=dtype, order=order)
+    y = rng.integers(0, k, n).astype(np.float32)
+    w = rng.uniform(0.0, 2.0, n)
+    offset = np.array([0.3, -1.2, 2.5, -0.01])
+    summed = np.asarray(raw, dtype=np.float64) + offset
+    got = K.multiclass_gradient_hessian(y, raw, 2.0, [1, 2, 3, 4], True, w, offset=offset)
+    want = K.multiclass_gradient_hessian(y, summed, 2.0, [1, 2, 3, 4], True, w)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    loss = MulticlassFocalLoss(n_classes=k, gamma=2.0)
+    for a, b in zip(loss.fast_gradient_hessian(y, raw, w, offset=offset),
+                    loss.fast_gradient_hessian(y, summed, w)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="offset has 3 values for 4 classes"):
+        K.multiclass_gradient_hessian(y, raw, 2.0, offset=offset[:3])
+
+
+def test_library_gradient_hessian_offset_on_every_path():
+    """The hooks' entry: the focal kernels add the offset as they read; a loss without an
+    offset-taking kernel (finite differences, multi-label), or a loss scale, gets raw + offset."""
+    from focalboost import MultiLabelFocalLoss
+    from focalboost._adapter import library_gradient_hessian
+
+    rng = np.random.default_rng(9)
+    n = 2_000
+    raw = rng.normal(0.0, 3.0, n)
+    y = (rng.random(n) < 0.3).astype(np.float32)
+    cases = [
+        (BinaryFocalLoss(gamma=2.0, alpha=0.25), y, raw, -0.7, 1.0),
+        (BinaryFocalLoss(gamma=2.0, derivatives="finite_difference"), y, raw, -0.7, 1.0),
+        (BinaryFocalLoss(gamma=1.0), y, raw, 0.4, 3.0),
+        (MulticlassFocalLoss(n_classes=3, gamma=2.0), (y * 2).astype(np.float32),
+         np.asfortranarray(rng.normal(size=(n, 3))), np.array([0.1, -0.2, 0.3]), 1.0),
+        (MultiLabelFocalLoss(gamma=2.0), (rng.random((n, 2)) < 0.3).astype(np.float32),
+         rng.normal(size=(n, 2)), np.array([0.5, -0.5]), 1.0),
+    ]
+    for loss, yy, margins, offset, scale in cases:
+        got = library_gradient_hessian(loss, yy, margins, None, scale, offset)
+        want = library_gradient_hessian(loss, yy, margins + offset, None, scale)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)

@@ -396,3 +396,25 @@ def test_xgboost_objective_sees_labels_and_weights_changed_between_rounds():
     assert not np.array_equal(g0, g1)
     name, value = fxgb.metric(loss)(raw, d)
     assert value == pytest.approx(loss.mean_loss(1.0 - y, raw, w.astype(np.float32)), rel=1e-12)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_lightgbm_estimator_trains_the_hooks_model_of_a_dataset_init_score(classes):
+    """FocalLGBMClassifier starts LightGBM's training scores at 0 and adds the init score in the
+    objective (no per-row init score held by LightGBM); the hooks as documented put it into the
+    Dataset. Same trees: the margins agree up to the rounding of init + trees summed in another
+    order (measured: 0 here, the float32 gradients absorb it)."""
+    from focalboost import FocalLGBMClassifier
+
+    X, y = make_classification(n_samples=3000, n_features=8, n_informative=5, n_classes=classes,
+                               random_state=3)
+    est = FocalLGBMClassifier(gamma=2.0, loss_scale=1.0, n_estimators=25, num_leaves=15, n_jobs=1,
+                              verbose=-1).fit(X, y)
+    loss = est.loss_
+    init = loss.init_score(y)
+    params = {"num_leaves": 15, "num_threads": 1, "verbose": -1, **flgb.training_params(loss)}
+    dtrain = lgb.Dataset(X, y, init_score=flgb.init_score(loss, y, init=init))
+    booster = lgb.train(params, dtrain, 25)
+    np.testing.assert_allclose(est.decision_function(X), flgb.predict_margin(booster, X, init),
+                               rtol=0, atol=1e-12)
+    assert est.booster_.num_trees() == booster.num_trees()

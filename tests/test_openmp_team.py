@@ -91,12 +91,18 @@ def test_inputs_the_team_does_not_take_use_the_thread_pool(parallel):
     y, x, w = _data()
     ref = _kernels.binary_gradient_hessian(y, x, 2, 0.25)  # float64 outputs
     with _openmp_team.team(parallel):
-        assert not _kernels.team_takes_binary((y, x, 2, 0.25, 0.75, False, None, *ref))
+        assert not _kernels.team_takes_binary((y, x, 0.0, 2, 0.25, 0.75, False, None, *ref))
         again = _kernels.binary_gradient_hessian(y, x, 2, 0.25)
         strided = _kernels.binary_gradient_hessian(y[::2], x[::2], 2, 0.25, False, None, _buffers(N // 2))
+        # an offset (FocalLGBMClassifier's init score; never on XGBoost's team): the pool runs it
+        assert not _kernels.team_takes_binary((y, x, 0.5, 2, 0.25, 0.75, False, None, *_buffers()))
+        shifted = _kernels.binary_gradient_hessian(y, x, 2, 0.25, False, None, _buffers(), offset=0.5)
     for a, b in zip(again, ref):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(strided[0], ref[0][::2].astype(np.float32))
+    expected = _kernels.binary_gradient_hessian(y, x.astype(np.float64) + 0.5, 2, 0.25)
+    for a, b in zip(shifted, expected):
+        np.testing.assert_array_equal(a, b.astype(np.float32))
 
 
 def test_team_reports_invalid_input_like_the_thread_pool(parallel):

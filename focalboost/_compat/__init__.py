@@ -21,9 +21,10 @@ OpenMP team (opt-in:        ``core._LIB._name`` (libxgboost's path)  focalboost'
 _openmp_team`)
 freeing LightGBM's network  ``lightgbm.basic._LIB.LGBM_NetworkFree``  none: nothing is freed (a debug log line)
 (``network_free``)          and ``_safe_call``
-freeing LightGBM's copies   ``Booster.train_set`` (undocumented),    none: LightGBM keeps both copies until
-of the training init score  then the public ``Dataset.set_field(     training ends (memory, not results)
-(``ReleaseInitScore``)      "init_score", None)``
+freeing LightGBM's Python   ``Booster.train_set`` (undocumented),    none: LightGBM keeps both copies until
+copy of a user's training   then the public ``Dataset.set_field(     training ends (memory, not results)
+init score                  "init_score", None)``
+(``ReleaseInitScore``)
 ==========================  =======================================  ==========================================
 
 **The switch.** ``FOCALBOOST_FAST_PATHS=0`` (or ``false``, ``no``, ``off``) in the environment,

@@ -788,23 +788,33 @@ class FocalObjective:
     """``(y_true, y_pred, sample_weight=None) -> (grad, hess)``, the scikit-learn-API convention of
     both libraries (``XGBClassifier`` passes ``sample_weight`` by keyword, ``LGBMClassifier`` as the
     third positional argument). ``y_pred`` are margins; gradient and hessian come from the loss
-    object (which applies the weights), times ``scale``.
+    object (which applies the weights), times ``scale``. ``offset`` (the init score, or None) is
+    added to the margins first: ``FocalLGBMClassifier`` trains with LightGBM's scores starting at
+    0 (see its ``fit``); its ``objective_`` after fit takes the model's margins (no offset).
     """
 
-    def __init__(self, loss, scale=1.0, xgboost=False):
+    def __init__(self, loss, scale=1.0, xgboost=False, offset=None):
         self.loss = loss
         self.scale = float(scale)
         self.xgboost = bool(xgboost)  # kernels then run in the calling thread (or XGBoost's team)
+        self.offset = offset
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         # float32 in the margins' memory order: the values the libraries store, no copy by them;
         # a child forked after OpenMP threads ran keeps the kernels off XGBoost's dead team
         where = _openmp_team.inside_xgboost(forked_after_openmp()) if self.xgboost else None
         with _openmp_team.team(where):
-            return library_gradient_hessian(self.loss, y_true, y_pred, sample_weight, self.scale)
+            return library_gradient_hessian(self.loss, y_true, y_pred, sample_weight, self.scale,
+                                            self.offset)
+
+    def starting_at(self, offset):
+        """The same objective on margins that exclude ``offset`` (LightGBM's training scores
+        when the init score is not in the Dataset)."""
+        return FocalObjective(self.loss, self.scale, self.xgboost, offset)
 
     def __repr__(self):
-        return f"FocalObjective({self.loss!r}, scale={self.scale!r})"
+        extra = "" if self.offset is None else f", offset={self.offset!r}"
+        return f"FocalObjective({self.loss!r}, scale={self.scale!r}{extra})"
 
 
 class XGBFocalMetric:
