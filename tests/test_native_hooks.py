@@ -418,3 +418,45 @@ def test_lightgbm_estimator_trains_the_hooks_model_of_a_dataset_init_score(class
     np.testing.assert_allclose(est.decision_function(X), flgb.predict_margin(booster, X, init),
                                rtol=0, atol=1e-12)
     assert est.booster_.num_trees() == booster.num_trees()
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_lightgbm_estimator_loads_its_kernel_before_lightgbm_builds_its_data(classes, weighted, monkeypatch):
+    """FocalLGBMClassifier.fit loads the kernel on two rows of LightGBM's argument types before
+    the Dataset exists (peak memory, benchmarks/RESULTS.md 2026-12-03): every round then calls
+    the kernel with the argument types the warm-up compiled (numba types: dtype, layout, None)."""
+    import numba
+
+    import focalboost.sklearn._lightgbm as sk_lgb
+    from focalboost import FocalLGBMClassifier
+    from focalboost import _kernels
+
+    calls = []
+    run = _kernels._run
+
+    def spy_run(kernel, args, *rest):
+        calls.append((kernel, tuple(numba.typeof(a) for a in args)))
+        return run(kernel, args, *rest)
+
+    warm = sk_lgb.load_kernel_before_training
+
+    def spy_warm(*args, **kwargs):
+        calls.append("warm-up")
+        warm(*args, **kwargs)
+        calls.append("trained")
+
+    monkeypatch.setattr(_kernels, "_run", spy_run)
+    monkeypatch.setattr(sk_lgb, "load_kernel_before_training", spy_warm)
+    X, y = make_classification(n_samples=400, n_features=5, n_informative=3, n_classes=classes,
+                               random_state=4)
+    weights = np.linspace(0.5, 2.0, len(y)) if weighted else None
+    FocalLGBMClassifier(gamma=2.0, n_estimators=3, num_leaves=4, n_jobs=1, verbose=-1).fit(
+        X, y, sample_weight=weights)
+    start, end = calls.index("warm-up"), calls.index("trained")
+    warmed = calls[start + 1:end]
+    kernel = _kernels._binary_grad_hess_kernel if classes == 2 else _kernels._multiclass_grad_hess_kernel
+    assert [k for k, _ in warmed] == [kernel]
+    rounds = [c for c in calls[end + 1:] if c[0] is kernel]
+    assert len(rounds) == 3
+    assert all(types == warmed[0][1] for _, types in rounds), (warmed, rounds)
