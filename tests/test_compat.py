@@ -451,6 +451,12 @@ def test_lightgbm_fit_gives_the_training_set_no_init_score(classes, monkeypatch)
     valid = model.evals_result_["valid_0"]["focal_loss"][-1]
     margin = model.decision_function(X[:500])
     assert valid == pytest.approx(model.loss_.mean_loss(model._le.transform(y[:500]), margin), rel=1e-12)
+    # the training data itself as the evaluation set (LGBMClassifier on LightGBM 4.6 would evaluate
+    # it on the training scores, which exclude the init score here): the metric of the model
+    clf = FocalLGBMClassifier(gamma=2.0, n_estimators=4, num_leaves=7, n_jobs=1, verbose=-1)
+    clf.fit(X, y, eval_set=[(X, y)])
+    train = clf.evals_result_["valid_0"]["focal_loss"][-1]
+    assert train == pytest.approx(clf.loss_.mean_loss(clf._le.transform(y), clf.decision_function(X)), rel=1e-12)
 
 
 @needs_fast
