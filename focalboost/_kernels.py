@@ -989,7 +989,6 @@ def _class_alpha(alpha, K):
     return check_class_alpha(alpha, K)
 
 
-
 def _class_offset(offset, K):
     """The per-class margin offsets as a writeable float64 (K,) vector (zeros for None)."""
     if offset is None:
@@ -998,6 +997,7 @@ def _class_offset(offset, K):
     if out.shape != (K,):
         raise ValueError(f"offset has {out.size} values for {K} classes")
     return out
+
 
 _NO_WEIGHTS = np.ones(1)  # writeable: read-only arrays are a distinct numba type (a recompile)
 

@@ -460,6 +460,21 @@ def test_lightgbm_fit_gives_the_training_set_no_init_score(classes, monkeypatch)
 
 
 @needs_fast
+def test_lightgbm_fit_without_a_users_init_score_runs_no_release(fresh_checks):
+    """Nothing to release (the training set has no init score): the release callback, and the
+    feature check it runs once per process (two small trainings), stay out of the fit."""
+    from focalboost._compat.lightgbm import _INIT_SCORE
+
+    fresh_checks()
+    X, y, _ = _data(n=3000)
+    FocalLGBMClassifier(gamma=2.0, n_estimators=2, num_leaves=7, n_jobs=1, verbose=-1).fit(X, y)
+    assert _INIT_SCORE._result is None
+    FocalLGBMClassifier(gamma=2.0, n_estimators=2, num_leaves=7, n_jobs=1, verbose=-1).fit(
+        X, y, init_score=np.zeros(len(y)))
+    assert _INIT_SCORE._result is not None
+
+
+@needs_fast
 @pytest.mark.parametrize("classes", [2, 3])
 def test_lightgbm_fit_frees_the_python_copy_of_a_users_init_score(classes):
     """A user's init_score goes into LightGBM's Dataset: the Python copy LightGBM reads back is

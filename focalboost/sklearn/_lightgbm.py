@@ -257,9 +257,7 @@ class FocalLGBMClassifier(LGBMClassifier):
         eval_pairs = self._eval_pairs(eval_set, eval_X, eval_y, classes)
         eval_init = eval_init_score
         objective = setup.objective
-        # A user's init score: LightGBM copies it into C++ and back into Python; the callback
-        # frees the Python copy before the first round (see ReleaseInitScore)
-        release = lgb_compat.ReleaseInitScore()
+        release = []
         if init_score is None:  # start from the focal init, evaluation sets too
             # The training set gets no per-row init score: LightGBM's training scores start at 0
             # and the objective adds the init score to them as its kernel reads them. A Dataset's
@@ -278,6 +276,9 @@ class FocalLGBMClassifier(LGBMClassifier):
             ]
         else:  # the user's init score: as in LightGBM, not stored in the model
             self.init_score_ = 0.0 if classes.shape[0] == 2 else np.zeros(classes.shape[0])
+            # LightGBM copies it into C++ and back into Python: the callback frees the Python
+            # copy before the first round (see ReleaseInitScore)
+            release = [lgb_compat.ReleaseInitScore()]
 
         fit_args = dict(
             sample_weight=targets.weights,
@@ -289,7 +290,7 @@ class FocalLGBMClassifier(LGBMClassifier):
             eval_metric=self._engine_eval_metric(eval_metric, params, setup.loss),
             feature_name=feature_name,
             categorical_feature=categorical_feature,
-            callbacks=[*(callbacks or ()), release],
+            callbacks=[*(callbacks or ()), *release],
         )
         if eval_pairs and _LGBM_HAS_EVAL_XY:  # lightgbm >= 4.6 deprecates eval_set ...
             fit_args["eval_X"] = tuple(X_eval for X_eval, _, _ in eval_pairs)
