@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils import _safe_indexing
 
-from ._adapter import init_score_rows, library_gradient_hessian
+from ._adapter import RoundBuffers, init_score_rows, library_gradient_hessian
 from .sklearn._core import (FocalSetup, LocalTargets, check_plain_array, labels_from_margin,
                             proba_from_margin, same_data)
 
@@ -232,12 +232,15 @@ class _Candidate:
 
     def train_to(self, rounds):
         stopping = self.fold.stopping
+        # the gradient and hessian of these rounds, written into the same two arrays each round
+        # (the library uses them before the round ends), let go after them
+        buffers = RoundBuffers()
         while self.rounds < rounds and not self.stopped:
             if self.rounds == 0:  # the first round may build a shared data set's lazy state
                 with self.fold.lock:  # (XGBoost's histogram index): one thread at a time
-                    self._round(0)
+                    self._round(0, buffers)
             else:
-                self._round(self.rounds)
+                self._round(self.rounds, buffers)
             if stopping is not None:  # the libraries' rule: stop after `rounds` rounds without
                 loss = self._valid_loss()  # a strictly smaller validation loss
                 if loss < self.best_loss:
@@ -297,12 +300,12 @@ class _XGBCandidate(_Candidate):
         return fxgb.mean_loss(self.setup.loss, self.fold.y_valid, margin,
                               self.fold.stopping["weight"])
 
-    def _round(self, i):
+    def _round(self, i, buffers):
         from ._compat.xgboost import training_margins
 
         dtrain = self.fold.dtrain
         # Booster.update(dtrain, i, fobj) without its copy of the margins (same values)
-        grad, hess = self.objective(training_margins(self.booster, dtrain), dtrain)
+        grad, hess = self.objective._round_into(training_margins(self.booster, dtrain), dtrain, buffers)
         self.booster.boost(dtrain, i, grad=grad, hess=hess)
 
     def margin(self, data=None):
@@ -343,10 +346,10 @@ class _LGBMCandidate(_Candidate):
             self.booster.add_valid(fold.dheld, "held-out")
         self.folded = False
 
-    def _objective(self, preds, data):
+    def _objective(self, preds, data, buffers=None):
         return library_gradient_hessian(
             self.setup.loss, data.get_label(), preds, data.get_weight(), self.setup.scale,
-            self.setup.init,
+            self.setup.init, buffers=buffers,
         )
 
     def _valid_loss(self):
@@ -374,10 +377,10 @@ class _LGBMCandidate(_Candidate):
         self.booster.eval_valid(feval=capture)
         return captured[0]
 
-    def _round(self, i):
+    def _round(self, i, buffers):
         if self.folded:
             raise RuntimeError("this candidate's init score is folded into its trees: no more rounds")
-        self.booster.update(fobj=self._objective)
+        self.booster.update(fobj=lambda preds, data: self._objective(preds, data, buffers))
 
     def finish(self):
         """No more rounds: fold the init score into the first trees, as FocalLGBMClassifier.fit

@@ -926,7 +926,8 @@ class FocalDaskLGBMClassifier(_DaskFocalFit, DaskLGBMClassifier):
         quiet_n_jobs = params.get("n_jobs") is None  # LightGBM sets threads per worker itself
         for name in ("metric", "metrics", "metric_types", "num_class", "num_classes"):
             params.pop(name, None)
-        engine_params = {**params, "objective": setup.objective, "metric": "None"}
+        # each worker's copy writes the gradient and hessian into the same arrays every round
+        engine_params = {**params, "objective": setup.objective.for_training(), "metric": "None"}
         if K > 2:
             engine_params["num_class"] = K
         # workers that free LightGBM's network when their fit fails (focalboost._compat)

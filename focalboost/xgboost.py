@@ -95,12 +95,19 @@ class XGBoostObjective(_Hook):
         warn_if_omp_dynamic(stacklevel=3)
 
     def __call__(self, predt, dtrain):
+        return self._round_into(predt, dtrain, None)
+
+    def _round_into(self, predt, dtrain, buffers):
+        """``self(predt, dtrain)`` written into ``buffers`` (a
+        :class:`focalboost._adapter.RoundBuffers`, or None for new arrays): what focalboost's own
+        rounds call, as they hand the result to ``Booster.boost`` at once."""
         y = _info(dtrain, "label")
         raw = _raw(self.loss, predt, y.shape[0])
         # the kernels run in the calling thread, or (binary, opt-in) on XGBoost's own OpenMP
         # threads, but not in a child forked after they ran: they do not exist there
         with _openmp_team.team(_openmp_team.inside_xgboost(forked_after_openmp())):
-            return library_gradient_hessian(self.loss, y, raw, _info(dtrain, "weight"), self.scale)
+            return library_gradient_hessian(self.loss, y, raw, _info(dtrain, "weight"), self.scale,
+                                            buffers=buffers)
 
 
 class XGBoostMetric(_Hook):

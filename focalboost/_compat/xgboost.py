@@ -23,6 +23,7 @@ import os
 import numpy as np
 import xgboost as xgb
 
+from .._adapter import RoundBuffers
 from . import Feature
 
 
@@ -193,7 +194,10 @@ class InPlaceMarginBooster(xgb.Booster):
     0.6-1 ms a round at 1M rows, with the page zeroing and the cache misses that go with it), then
     ``fobj(margins, dtrain)``, then trains on the gradients. This does the same with a view of
     XGBoost's own buffer (:func:`training_margins`): the same margins from the same C call, so the
-    same gradients and the same model, bit for bit.
+    same gradients and the same model, bit for bit. A hook with a ``_round_into`` method
+    (focalboost's :class:`focalboost.xgboost.XGBoostObjective`) writes the gradient and hessian
+    into the same two arrays every round (:class:`focalboost._adapter.RoundBuffers`): ``boost``
+    has copied them into XGBoost's gradient pairs before it returns.
 
     Only :class:`InPlaceMargins` makes one, by switching the class of the booster that
     ``xgb.train`` created for the length of the training run; pickles and copies are plain
@@ -205,13 +209,19 @@ class InPlaceMarginBooster(xgb.Booster):
         if fobj is None or hook is None or not isinstance(dtrain, xgb.DMatrix):
             return super().update(dtrain, iteration, fobj)
         # hook replaces fobj: the same objective, reading labels and weights in place
-        grad, hess = hook(_margins_view(self, dtrain), dtrain)
+        margins = _margins_view(self, dtrain)
+        round_into = getattr(hook, "_round_into", None)
+        if round_into is None:
+            grad, hess = hook(margins, dtrain)
+        else:  # the same values, in the last round's arrays (boost copies them before returning)
+            grad, hess = round_into(margins, dtrain, self._focalboost_buffers)
         self.boost(dtrain, iteration, grad=grad, hess=hess)
 
     def __reduce_ex__(self, protocol):
         # pickled during training (e.g. by a checkpoint callback): a plain Booster
         state = self.__getstate__()
         state.pop("_focalboost_objective", None)
+        state.pop("_focalboost_buffers", None)
         return (_new_booster, (), state)
 
 
@@ -222,10 +232,12 @@ def _new_booster():
 def _switch(model, objective):
     model.__class__ = InPlaceMarginBooster
     model._focalboost_objective = objective
+    model._focalboost_buffers = RoundBuffers()  # this training run's gradient and hessian
 
 
 def _unswitch(model):
     model.__dict__.pop("_focalboost_objective", None)
+    model.__dict__.pop("_focalboost_buffers", None)
     model.__class__ = xgb.Booster
 
 

@@ -88,6 +88,7 @@ from .. import _openmp_team
 from .._adapter import (
     DEFAULT_METRIC_NAME,
     PROBABILITY_CHOICES,
+    RoundBuffers,
     forked_after_openmp,
     init_score_rows,
     library_gradient_hessian,
@@ -791,13 +792,17 @@ class FocalObjective:
     object (which applies the weights), times ``scale``. ``offset`` (the init score, or None) is
     added to the margins first: ``FocalLGBMClassifier`` trains with LightGBM's scores starting at
     0 (see its ``fit``); its ``objective_`` after fit takes the model's margins (no offset).
+
+    Every call returns new arrays, except on the copy :meth:`for_training` makes for one
+    training run.
     """
 
-    def __init__(self, loss, scale=1.0, xgboost=False, offset=None):
+    def __init__(self, loss, scale=1.0, xgboost=False, offset=None, buffers=None):
         self.loss = loss
         self.scale = float(scale)
         self.xgboost = bool(xgboost)  # kernels then run in the calling thread (or XGBoost's team)
         self.offset = offset
+        self.buffers = buffers  # a RoundBuffers: the results go into the last call's arrays
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         # float32 in the margins' memory order: the values the libraries store, no copy by them;
@@ -805,12 +810,18 @@ class FocalObjective:
         where = _openmp_team.inside_xgboost(forked_after_openmp()) if self.xgboost else None
         with _openmp_team.team(where):
             return library_gradient_hessian(self.loss, y_true, y_pred, sample_weight, self.scale,
-                                            self.offset)
+                                            self.offset, buffers=self.buffers)
 
     def starting_at(self, offset):
         """The same objective on margins that exclude ``offset`` (LightGBM's training scores
         when the init score is not in the Dataset)."""
-        return FocalObjective(self.loss, self.scale, self.xgboost, offset)
+        return FocalObjective(self.loss, self.scale, self.xgboost, offset, self.buffers)
+
+    def for_training(self):
+        """The same objective writing every call's results into the same two arrays per thread
+        (:class:`focalboost._adapter.RoundBuffers`), for a library's training loop, which uses
+        them before the next call; ``buffers.release()`` after training lets them go."""
+        return FocalObjective(self.loss, self.scale, self.xgboost, self.offset, RoundBuffers())
 
     def __repr__(self):
         extra = "" if self.offset is None else f", offset={self.offset!r}"

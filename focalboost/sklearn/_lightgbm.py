@@ -303,6 +303,9 @@ class FocalLGBMClassifier(LGBMClassifier):
                 (X_eval, copy.copy(y_eval) if X_eval is X and y_eval is y else y_eval)
                 for X_eval, _, y_eval in eval_pairs
             ]
+        # the gradient and hessian go into the same two arrays every round (LightGBM uses them
+        # within the round): no new memory a round, let go after training
+        objective = objective.for_training()
         self._fit_objective = objective
         # numba and the kernel load now, before LightGBM's Dataset and booster (peak memory)
         load_kernel_before_training(setup.loss, len(y_codes),
@@ -325,6 +328,7 @@ class FocalLGBMClassifier(LGBMClassifier):
                 super().fit(X, y, **fit_args)
         finally:
             del self._fit_objective
+            objective.buffers.release()
             self.__dict__.pop("_keep_all_features", None)
         self._objective = setup.objective  # objective_: on the model's margins, as predicted
         fold_init_score(self.booster_, self.init_score_)  # the booster's raw scores: the margins
