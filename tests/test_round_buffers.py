@@ -158,9 +158,9 @@ class _LightGBMGradients:
         original = lgb.basic.Booster._Booster__boost
         original_pair = RoundBuffers.pair
 
-        def boost(booster, *, grad, hess):
-            self.grads.append(grad)
-            return original(booster, grad=grad, hess=hess)
+        def boost(booster, *args, **kwargs):  # (grad, hess) positional on LightGBM 4.6,
+            self.grads.append(args[0] if args else kwargs["grad"])  # keyword-only on 4.7
+            return original(booster, *args, **kwargs)
 
         def pair(buffers, shape, order):
             self.buffers.append(buffers)
