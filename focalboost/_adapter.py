@@ -83,6 +83,11 @@ def init_score_rows(loss, y, sample_weight=None, n_rows=None, init=None):
     return rows
 
 
+def _float32_pair(shape, order):
+    """New gradient and hessian arrays: float32, of ``shape``, in ``order`` ("C" or "F")."""
+    return np.empty(shape, np.float32, order=order), np.empty(shape, np.float32, order=order)
+
+
 class RoundBuffers:
     """The gradient and hessian arrays of one training run, written again every round.
 
@@ -102,10 +107,11 @@ class RoundBuffers:
 
     Per thread: a training loop runs on one thread, and two loops that share an objective on
     different threads (a Dask cluster of threads in one process) never share arrays. Nothing
-    is kept after a run: the owners call :meth:`release` at the end of training. A deep copy is
-    the same object, so that this holds for copies too: ``lightgbm.train`` deep-copies its
-    params, objective included, trains with the copy and keeps it in the booster's params. A
-    pickled copy (a Dask worker's) starts without arrays.
+    is kept after a run: ``FocalLGBMClassifier.fit`` calls :meth:`release` at the end of
+    training; the XGBoost rounds and FocalSearchCV's boosters drop the object. A deep copy is the
+    same object, so that the release reaches the arrays a copy trained with: ``lightgbm.train``
+    deep-copies its params, objective included, and trains with the copy. A pickled copy (a Dask
+    worker's) starts without arrays, and its arrays go with the worker's copy of the model.
     """
 
     def __init__(self):
@@ -116,8 +122,7 @@ class RoundBuffers:
         round when they fit, else new ones (kept for the next round)."""
         pair = getattr(self._local, "pair", None)
         if pair is None or pair[0].shape != shape or not pair[0].flags[f"{order}_CONTIGUOUS"]:
-            pair = (np.empty(shape, np.float32, order=order), np.empty(shape, np.float32, order=order))
-            self._local.pair = pair
+            pair = self._local.pair = _float32_pair(shape, order)
         return pair
 
     def release(self):
@@ -165,10 +170,7 @@ def library_gradient_hessian(loss, y, raw, sample_weight=None, scale=1.0, offset
     if scale == 1.0:
         shape = np.shape(raw)
         order = "F" if len(shape) == 2 and _column_major(raw) else "C"
-        if buffers is None:
-            out = (np.empty(shape, np.float32, order=order), np.empty(shape, np.float32, order=order))
-        else:
-            out = buffers.pair(shape, order)
+        out = _float32_pair(shape, order) if buffers is None else buffers.pair(shape, order)
         kw = {} if offset is None else {"offset": offset}
         result = loss.fast_gradient_hessian(y, raw, sample_weight, out=out, **kw)
         if result is not None:

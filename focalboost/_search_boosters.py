@@ -346,7 +346,7 @@ class _LGBMCandidate(_Candidate):
             self.booster.add_valid(fold.dheld, "held-out")
         self.folded = False
 
-    def _objective(self, preds, data, buffers=None):
+    def _objective(self, preds, data, buffers):
         return library_gradient_hessian(
             self.setup.loss, data.get_label(), preds, data.get_weight(), self.setup.scale,
             self.setup.init, buffers=buffers,

@@ -16,7 +16,7 @@ import xgboost as xgb
 from focalboost import (BinaryFocalLoss, FocalLGBMClassifier, FocalSearchCV, FocalXGBClassifier,
                         MulticlassFocalLoss, MultiLabelFocalLoss, _compat)
 from focalboost import xgboost as fxgb
-from focalboost._adapter import RoundBuffers, library_gradient_hessian
+from focalboost._adapter import RoundBuffers, _float32_pair, library_gradient_hessian
 
 FAST = _compat.fast_paths_enabled()  # XGBoost's in-place rounds (off: XGBoost's own, new arrays)
 
@@ -29,11 +29,7 @@ def _fast_paths_checked():
 
 def _fresh_pairs(monkeypatch):
     """The behaviour before RoundBuffers: new arrays at every call."""
-
-    def pair(self, shape, order):
-        return np.empty(shape, np.float32, order=order), np.empty(shape, np.float32, order=order)
-
-    monkeypatch.setattr(RoundBuffers, "pair", pair)
+    monkeypatch.setattr(RoundBuffers, "pair", lambda self, shape, order: _float32_pair(shape, order))
 
 
 def _data(n_classes, n=1500, seed=0):
